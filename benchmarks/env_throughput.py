@@ -1,0 +1,82 @@
+"""Batched env-step throughput vs raw bm25s retrieval on the same catalog and queries, in one process.
+
+    python benchmarks/env_throughput.py [--data amazon_c4_closed] [--batch 64] [--repeats 5]
+
+The env path does everything a GRPO step pays for: parse N actions, tokenise, ONE bm25s retrieval, metrics, infos.
+The raw path is bm25s alone: tokenise with the index vocabulary + retrieve, nothing else. Ratio target: >= 0.9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recgym.envs import RecTextVectorEnv, load_task_dataset, make_env
+
+
+def queries_for(dataset, n: int, seed: int = 0) -> list[str]:
+    """Realistic queries: the dataset's own requests (search) or the catalog titles (sequential), cycled to n."""
+    pool = [ex.query for split in dataset.splits.values() for ex in split if ex.query] or list(dataset.catalog.titles)
+    rng = np.random.default_rng(seed)
+    return [pool[i] for i in rng.integers(len(pool), size=n)]
+
+
+def best_rates(fns: dict, n_queries: int, repeats: int) -> dict[str, float]:
+    """Queries/s of each function, best of ``repeats`` runs, the functions interleaved so that background load
+    hits both alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for name, fn in fns.items():
+        fn()  # warm-up (threads, caches)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: n_queries / min(t) for name, t in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=None, help="folder under ../shared/data (amazon_c4_closed) or none: synthetic shop")
+    ap.add_argument("--batch", type=int, default=64, help="actions per vector-env step")
+    ap.add_argument("--steps", type=int, default=32, help="vector-env steps per timed run")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--k", type=int, default=100)
+    args = ap.parse_args()
+
+    if args.data:
+        root = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / args.data
+        env = make_env("c4", "bm25", data_dir=root, split="test", reward="plain", k=args.k)
+    else:
+        env = make_env("shop", "bm25", split="test", reward="plain", k=args.k)
+    dataset, rec = env.scorer.dataset, env.scorer.recommender
+    venv = RecTextVectorEnv(args.batch, env=env)
+    n = len(dataset.split("test"))
+    queries = queries_for(dataset, args.batch * args.steps)
+    batches = [queries[i : i + args.batch] for i in range(0, len(queries), args.batch)]
+    retriever, tokenizer, depth = rec._retriever, rec._tokenizer, env.scorer.depth
+
+    def raw() -> None:
+        for batch in batches:
+            ids = tokenizer.tokenize(batch, update_vocab=False, return_as="ids", show_progress=False)
+            retriever.retrieve(ids, k=min(depth, len(dataset.catalog)), show_progress=False, n_threads=rec.n_threads)
+
+    def env_steps() -> None:
+        for j, batch in enumerate(batches):
+            venv.reset(options={"indices": [(j * args.batch + i) % n for i in range(args.batch)], "split": "test"})
+            venv.step(batch)
+
+    rates = best_rates({"raw": raw, "env": env_steps}, len(queries), args.repeats)
+    raw_qps, env_qps = rates["raw"], rates["env"]
+    print(f"catalog: {dataset.name} ({len(dataset.catalog):,} items); {len(queries):,} queries in batches of "
+          f"{args.batch}; retrieval depth {depth}")
+    print(f"raw bm25s (tokenize + retrieve): {raw_qps:,.0f} queries/s")
+    print(f"recgym vector env step:          {env_qps:,.0f} queries/s")
+    print(f"ratio env / raw: {env_qps / raw_qps:.2f}")
+
+
+if __name__ == "__main__":
+    main()

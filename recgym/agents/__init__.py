@@ -1,0 +1,47 @@
+"""Agents act on recgym envs through the Gymnasium API only: baselines, a frozen LLM, and GRPO training.
+
+Names are imported lazily so that the model-free pieces (``RawQueryAgent``, ``evaluate``) do not pull in torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Agent": "recgym.agents.base",
+    "evaluate": "recgym.agents.base",
+    "load_agent": "recgym.agents.base",
+    "RandomAgent": "recgym.agents.baselines",
+    "RawQueryAgent": "recgym.agents.baselines",
+    "HFPolicy": "recgym.agents.hf_policy",
+    "Rollout": "recgym.agents.hf_policy",
+    "SamplingConfig": "recgym.agents.hf_policy",
+    "PromptingAgent": "recgym.agents.prompting",
+    "GRPOAgent": "recgym.agents.grpo.trainer",
+    "GRPOConfig": "recgym.agents.grpo.config",
+}
+
+__all__ = [
+    "Agent",
+    "GRPOAgent",
+    "GRPOConfig",
+    "HFPolicy",
+    "PromptingAgent",
+    "RandomAgent",
+    "RawQueryAgent",
+    "Rollout",
+    "SamplingConfig",
+    "evaluate",
+    "load_agent",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'recgym.agents' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,258 @@
+"""A thin wrapper over a Hugging Face causal LM: render observations as chat prompts, sample completions, and score
+completion tokens (log-probs and entropy) for policy-gradient training.
+
+Shapes: ``B`` prompts, ``n`` samples per prompt, ``N = B * n`` completion rows, ``P`` prompt tokens (left padded),
+``C`` completion tokens (right padded), ``V`` vocabulary size.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
+
+from recgym.models import stop_token_ids
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Sampled completions with the (repeated) prompts they continue; row ``i`` belongs to prompt ``i // n``.
+
+    Attributes:
+        prompt_ids: ``[N, P]`` prompt tokens, left padded.
+        prompt_mask: ``[N, P]`` 1 on real prompt tokens.
+        completion_ids: ``[N, C]`` sampled tokens, right padded with the pad token.
+        completion_mask: ``[N, C]`` 1 on sampled tokens up to and including the first stop token.
+        texts: ``N`` decoded completions (special tokens dropped): the actions sent to the env.
+    """
+
+    prompt_ids: torch.Tensor
+    prompt_mask: torch.Tensor
+    completion_ids: torch.Tensor
+    completion_mask: torch.Tensor
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def select(self, rows: torch.Tensor | slice | Sequence[int]) -> Rollout:
+        """The rollout restricted to some rows (a slice, a list of indices or a 1-D index tensor)."""
+        index = rows if isinstance(rows, slice) else torch.as_tensor(rows, dtype=torch.long)
+        texts = self.texts[index] if isinstance(index, slice) else [self.texts[i] for i in index.tolist()]
+        return Rollout(
+            self.prompt_ids[index], self.prompt_mask[index], self.completion_ids[index], self.completion_mask[index], texts
+        )
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How completions are decoded.
+
+    Attributes:
+        max_new_tokens: Length cap of a completion.
+        temperature: Softmax temperature; ``0`` means greedy decoding.
+        top_p: Nucleus sampling mass (1.0 keeps the whole distribution). Ignored when greedy.
+    """
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+class HFPolicy:
+    """A causal LM that reads an observation (the full user prompt text) and writes an action (the completion).
+
+    The model is kept in eval mode: dropout off, so the log-probs the trainer recomputes are exactly those of the
+    policy that sampled (the PPO ratio starts at 1). Gradients still flow when the caller enables them.
+    """
+
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None
+    ) -> None:
+        if tokenizer.pad_token_id is None:
+            raise ValueError("tokenizer needs a pad token; load it through recgym.models.prepare_tokenizer")
+        tokenizer.padding_side = "left"  # generation appends on the right, so prompts must end flush
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.system_prompt = system_prompt
+        self.stop_ids = stop_token_ids(tokenizer, model)
+
+    # ----------------------------------------------------------------------------------------------------- prompts
+    def render(self, observations: Sequence[str]) -> list[str]:
+        """Chat-template each observation as one user turn (after the optional system prompt), ready for the reply.
+
+        Tokenizers without a chat template (base models) get the observation text as is.
+        """
+        if self.tokenizer.chat_template is None:
+            return [obs if self.system_prompt is None else f"{self.system_prompt}\n\n{obs}" for obs in observations]
+        system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
+        return [
+            self.tokenizer.apply_chat_template(
+                [*system, {"role": "user", "content": obs}], tokenize=False, add_generation_prompt=True
+            )
+            for obs in observations
+        ]
+
+    def encode(self, observations: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids, mask)`` of the rendered prompts, left padded. The template already holds any BOS token."""
+        enc = self.tokenizer(
+            self.render(observations), return_tensors="pt", padding=True, add_special_tokens=False
+        )
+        device = self.model.device
+        return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+    # -------------------------------------------------------------------------------------------------- sampling
+    @torch.no_grad()
+    def sample(self, observations: Sequence[str], n: int = 1, sampling: SamplingConfig | None = None) -> Rollout:
+        """``n`` completions per observation from ONE ``generate`` call (KV cache on); row ``i`` continues
+        observation ``i // n``.
+
+        Uses torch's global RNG, so ``torch.manual_seed`` makes sampling reproducible.
+        """
+        sampling = sampling or SamplingConfig()
+        prompt_ids, prompt_mask = self.encode(observations)
+        # Each prompt is encoded once and repeated n times in a row (what num_return_sequences does, but greedy
+        # decoding accepts it too), so rows are grouped by prompt.
+        prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
+        prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
+        options: dict[str, Any] = {"do_sample": False}
+        if not sampling.greedy:
+            # top_k=0 disables HF's default top-k of 50 so only top_p truncates, as in vLLM/verl rollouts.
+            options = {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p, "top_k": 0}
+        config = GenerationConfig(
+            max_new_tokens=sampling.max_new_tokens,
+            eos_token_id=self.stop_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            use_cache=True,
+            **options,
+        )
+        output = self.model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=config)
+        completion_ids = output[:, prompt_ids.shape[1] :]
+        completion_mask = self.completion_mask(completion_ids)
+        visible = torch.where(completion_mask.bool(), completion_ids, self.tokenizer.pad_token_id)
+        texts = self.tokenizer.batch_decode(visible, skip_special_tokens=True)
+        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, [t.strip() for t in texts])
+
+    def completion_mask(self, completion_ids: torch.Tensor) -> torch.Tensor:
+        """1 on tokens up to and including the first stop token; what generate() pads after it is masked out
+        (pad usually equals eos, so padding cannot be told apart by id)."""
+        is_stop = torch.isin(completion_ids, torch.tensor(self.stop_ids, device=completion_ids.device))
+        stopped_before = (is_stop.cumsum(dim=1) - is_stop.long()) > 0
+        return (~stopped_before).long()
+
+    # ------------------------------------------------------------------------------------------------- scoring
+    def token_logprobs(
+        self, batch: Rollout, temperature: float = 1.0, with_entropy: bool = False, chunk_rows: int = 1024
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Log-probs ``[N, C]`` of the completion tokens given their prompts, in one forward (differentiable).
+
+        See :func:`completion_logprobs`; this uses the policy's own model.
+        """
+        return completion_logprobs(self.model, batch, temperature, with_entropy, chunk_rows)
+
+    @torch.no_grad()
+    def batched_logprobs(
+        self,
+        batch: Rollout,
+        micro_batch_size: int,
+        temperature: float = 1.0,
+        model: torch.nn.Module | None = None,
+    ) -> torch.Tensor:
+        """No-grad log-probs ``[N, C]`` of a whole batch, one forward per micro-batch (old/reference policies)."""
+        model = self.model if model is None else model
+        parts = [
+            completion_logprobs(model, batch.select(slice(i, i + micro_batch_size)), temperature)[0]
+            for i in range(0, len(batch), micro_batch_size)
+        ]
+        return torch.cat(parts, dim=0)
+
+
+def completion_logprobs(
+    model: torch.nn.Module,
+    batch: Rollout,
+    temperature: float = 1.0,
+    with_entropy: bool = False,
+    chunk_rows: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probs of each completion token under ``model`` (logits divided by ``temperature``, the distribution the
+    tokens were sampled from), and optionally the entropy of that distribution (detached; for logging).
+
+    Memory stays small: all-padding columns are trimmed, logits are produced only for completion positions
+    (``logits_to_keep`` where the model takes it), and the log-softmax runs over ``chunk_rows`` positions at a time
+    instead of materialising a second ``[N, C, V]`` tensor. Positions past a row's stop token get 0.
+    """
+    num_rows, width = batch.completion_ids.shape
+    keep_prompt = batch.prompt_mask.any(dim=0)  # left padding shared by every row of this micro-batch
+    first = int(keep_prompt.nonzero()[0]) if keep_prompt.any() else 0
+    length = int(batch.completion_mask.sum(dim=1).max()) if num_rows else 0
+    prompt_ids, prompt_mask = batch.prompt_ids[:, first:], batch.prompt_mask[:, first:]
+    completion_ids = batch.completion_ids[:, :length]
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([prompt_mask, torch.ones_like(completion_ids)], dim=1)
+    # generate() derives positions from the attention mask under left padding; do the same so scores match.
+    position_ids = (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
+
+    # Logits at position t predict token t + 1: the completion is predicted from the last prompt position onwards.
+    if _accepts_logits_to_keep(model):
+        logits = model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=False,
+            logits_to_keep=length + 1,
+        ).logits[:, :-1]
+    else:
+        logits = model(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).logits[:, prompt_ids.shape[1] - 1 : -1]
+    logp, entropy = chunked_logprobs(logits, completion_ids, temperature, with_entropy, chunk_rows)
+
+    mask = batch.completion_mask[:, :length].to(logp.dtype)
+    logp = _pad_columns(logp * mask, width)
+    entropy = None if entropy is None else _pad_columns(entropy * mask, width)
+    return logp, entropy
+
+
+def chunked_logprobs(
+    logits: torch.Tensor,
+    token_ids: torch.Tensor,
+    temperature: float = 1.0,
+    with_entropy: bool = False,
+    chunk_rows: int = 1024,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``log softmax(logits / T)[token]`` per position, ``chunk_rows`` positions at a time (fp32 inside a chunk)."""
+    shape = token_ids.shape
+    flat_logits = logits.reshape(-1, logits.shape[-1])
+    flat_ids = token_ids.reshape(-1, 1)
+    logps, entropies = [], []
+    for start in range(0, flat_ids.shape[0], chunk_rows):
+        chunk = flat_logits[start : start + chunk_rows].float() / temperature
+        normaliser = torch.logsumexp(chunk, dim=-1)
+        logps.append(chunk.gather(-1, flat_ids[start : start + chunk_rows]).squeeze(-1) - normaliser)
+        if with_entropy:
+            with torch.no_grad():
+                probs = torch.softmax(chunk, dim=-1)
+                entropies.append(normaliser - (probs * chunk).sum(dim=-1))
+    logp = torch.cat(logps).reshape(shape) if logps else flat_logits.new_zeros(shape)
+    entropy = None
+    if with_entropy:
+        entropy = torch.cat(entropies).reshape(shape) if entropies else flat_logits.new_zeros(shape)
+    return logp, entropy
+
+
+def _pad_columns(values: torch.Tensor, width: int) -> torch.Tensor:
+    return torch.nn.functional.pad(values, (0, width - values.shape[1]))
+
+
+def _accepts_logits_to_keep(model: torch.nn.Module) -> bool:
+    """Whether the underlying transformers model's forward takes ``logits_to_keep`` (PEFT wrappers pass it on)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "logits_to_keep" in inspect.signature(base.forward).parameters

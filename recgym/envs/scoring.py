@@ -1,0 +1,121 @@
+"""The shared heart of every recgym env: example -> prompt, actions -> one batched search -> rewards and infos.
+
+Both the single env and the vector env delegate here, so N actions always cost one ``Recommender.search`` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from recgym.data.types import Example, TaskDataset
+from recgym.metrics import METRICS, compute_metrics, relevance_arrays
+from recgym.prompts import PromptTemplate, default_template
+from recgym.recommenders.base import PAD, Recommender
+from recgym.rewards import RewardPreset, get_preset
+
+INFO_KS: tuple[int, ...] = (10, 100)
+"""Cutoffs always reported in ``info`` (``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100``)."""
+
+
+class TaskScorer:
+    """Scores actions for examples of one dataset with one (already indexed) recommender.
+
+    Args:
+        dataset: The task dataset (catalog + splits).
+        recommender: An indexed recommender; only its ``search`` output is used.
+        reward: Reward preset name (``"recr1"``, ``"plain"``, ``"expand"``) or a :class:`RewardPreset`.
+        metric: Metric that forms the reward: ``"ndcg"``, ``"recall"``, ``"mrr"`` or ``"hit"``.
+        k: Cutoff of the reward metric (paper: 1000 for training, 100 for evaluation).
+        prompt: Prompt templates; default: the paper's, or keyword prompts for ``expand``.
+        exclude_history: Drop the user's history items from sequential rankings before scoring.
+    """
+
+    def __init__(
+        self,
+        dataset: TaskDataset,
+        recommender: Recommender,
+        reward: str | RewardPreset = "recr1",
+        metric: str = "ndcg",
+        k: int = 100,
+        prompt: PromptTemplate | None = None,
+        exclude_history: bool = False,
+    ) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose from {METRICS}")
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive int, got {k!r}")
+        self.dataset, self.recommender = dataset, recommender
+        self.preset = get_preset(reward)
+        self.metric, self.k = metric, int(k)
+        self.reward_key = f"{metric}@{self.k}"
+        self.prompt = prompt if prompt is not None else default_template(self.preset.name)
+        self.exclude_history = exclude_history
+        self.depth = max(self.k, *INFO_KS)
+        self._relevant_cache: dict[int, tuple[Example, tuple[np.ndarray, np.ndarray]]] = {}
+
+    def observation(self, example: Example) -> str:
+        return self.prompt.render(example, self.dataset.catalog)
+
+    def raw_query(self, example: Example) -> str:
+        return self.prompt.raw_query(example, self.dataset.catalog)
+
+    def reset_info(self, example: Example, split: str, index: int) -> dict:
+        return {
+            "example_id": example.example_id,
+            "split": split,
+            "index": index,
+            "num_relevant": len(self._relevant(example)[0]),
+            "raw_action": self.preset.raw_action(self.raw_query(example)),
+        }
+
+    def _search(self, queries: list[str], examples: Sequence[Example]) -> np.ndarray:
+        if not self.exclude_history:
+            return self.recommender.search(queries, self.depth)[0]
+        extra = max((len(ex.history) for ex in examples), default=0)
+        ranked = self.recommender.search(queries, self.depth + extra)[0]
+        out = np.full((len(queries), self.depth), PAD, dtype=np.int64)
+        catalog = self.dataset.catalog
+        for i, ex in enumerate(examples):
+            seen = np.array([catalog.position(h) for h in ex.history], dtype=np.int64)
+            row = ranked[i][~np.isin(ranked[i], seen)][: self.depth]
+            out[i, : len(row)] = row
+        return out
+
+    def _relevant(self, example: Example) -> tuple[np.ndarray, np.ndarray]:
+        """Catalog positions and gains of an example's relevant items, memoised (examples are immutable and a GRPO
+        run scores each one many times)."""
+        key = id(example)
+        cached = self._relevant_cache.get(key)
+        if cached is None or cached[0] is not example:
+            position = self.dataset.catalog.position
+            cached = (example, relevance_arrays({position(i): g for i, g in example.relevant.items() if g > 0}))
+            self._relevant_cache[key] = cached
+        return cached[1]
+
+    def score(self, actions: Sequence[str], examples: Sequence[Example]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rewards ``(n,)`` and infos as columns (key -> array of n), from ONE recommender search over all n queries.
+
+        ``row(infos, i)`` gives action ``i``'s info dict.
+        """
+        if len(actions) != len(examples):
+            raise ValueError(f"got {len(actions)} actions for {len(examples)} examples")
+        parsed = [self.preset.parse(a, self.raw_query(ex)) for a, ex in zip(actions, examples)]
+        queries = [q for q, _ in parsed]
+        relevant = [self._relevant(ex) for ex in examples]
+        ranked = self._search(queries, examples)
+        infos: dict[str, np.ndarray] = compute_metrics(
+            ranked, relevant, ks=sorted({*INFO_KS, self.k}), metrics=sorted({"ndcg", "recall", self.metric}))
+        format_ok = np.array([ok for _, ok in parsed], dtype=bool)
+        rewards = self.preset.reward(format_ok, infos[self.reward_key])
+        infos["format_ok"] = format_ok
+        infos["query"] = np.array(queries, dtype=object)
+        infos["example_id"] = np.array([ex.example_id for ex in examples], dtype=object)
+        infos["num_relevant"] = np.array([len(p) for p, _ in relevant], dtype=np.int64)
+        return rewards.astype(np.float64), infos
+
+
+def row(infos: dict[str, np.ndarray], i: int) -> dict:
+    """The info dict of item ``i`` of columnar infos, with plain Python values."""
+    return {key: value[i].item() if isinstance(value[i], np.generic) else value[i] for key, value in infos.items()}

@@ -1,0 +1,150 @@
+"""`RecTextEnv`: one example per episode, one text action, the recommender's ranking metric as reward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from recgym.data.types import Example, TaskDataset
+from recgym.envs.scoring import TaskScorer, row
+from recgym.envs.spaces import action_space, observation_space
+from recgym.prompts import PromptTemplate
+from recgym.recommenders.base import Recommender
+from recgym.rewards import RewardPreset
+
+
+def _prompt_bound(scorer: TaskScorer) -> int:
+    """An upper bound on the length of any prompt this scorer renders (sizes the observation space)."""
+    ds, tpl = scorer.dataset, scorer.prompt
+    if ds.task == "search":
+        longest = max((len(ex.query) for split in ds.splits.values() for ex in split), default=0)
+        return len(tpl.search) + longest
+    longest_title = max((len(t) for t in ds.catalog.titles), default=0)
+    line = len(tpl.history_item) + 8 + longest_title
+    return len(tpl.sequential) + tpl.max_history * line
+
+
+def _select(scorer: TaskScorer, rng: np.random.Generator, default_split: str, options: dict | None) -> tuple[str, int]:
+    """The (split, index) an episode starts on: ``options["index"]`` if given, else uniform over the split."""
+    options = dict(options or {})
+    unknown = set(options) - {"index", "split"}
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {sorted(unknown)}; RecTextEnv takes 'index' and 'split'")
+    split = options.get("split", default_split)
+    n = len(scorer.dataset.split(split))
+    if "index" in options and options["index"] is not None:
+        index = options["index"]
+        if not isinstance(index, (int, np.integer)) or not -n <= index < n:
+            raise ValueError(f"reset option index={index!r} is out of range for split {split!r} with {n} examples")
+        return split, int(index) % n
+    return split, int(rng.integers(n))
+
+
+class RecTextEnv(gym.Env[str, str]):
+    """Text-action recommendation: write a query, a black-box recommender ranks the catalog, its NDCG is the reward.
+
+    ## Description
+    The Rec-R1 setting (arXiv 2503.24289). Each episode is one example of a task dataset: a shopper's request
+    (product search) or a user's purchase history (sequential recommendation). The agent -- typically an LLM --
+    reads the prompt and writes text; the reward preset turns that text into a query; a fixed recommender (BM25,
+    dense, anything with ``search``) ranks the catalog; the ranking is scored against the held ground truth.
+
+    ## Action Space
+    ``gymnasium.spaces.Text(max_length=8192, min_length=0)`` over every printable BMP character plus newline and
+    tab. Every string is accepted by ``step`` (also longer ones or ones outside the charset); its query is cut to
+    4,096 characters.
+
+    ## Observation Space
+    ``gymnasium.spaces.Text`` holding the prompt (the paper's templates by default, see ``recgym.prompts``);
+    ``max_length`` bounds the longest prompt of the dataset, the charset covers the dataset's characters.
+
+    ## Rewards
+    From the reward preset (``recgym.rewards``) applied to ``metric@k`` of the ranking (default NDCG@100):
+    ``"recr1"``: 0.1 + metric for a well-formed ``<answer>{"query": ...}</answer>``, -2 otherwise; ``"plain"``:
+    metric of the whole text as a query; ``"expand"``: metric of the raw query followed by the text.
+
+    ## Starting State
+    ``reset(seed, options={"index": i, "split": s})``: example ``i`` of split ``s`` (default: the env's split);
+    without ``index``, a uniformly drawn example (seeded by ``seed``).
+
+    ## Episode End
+    Single-step episodes: every ``step`` returns ``terminated=True, truncated=False``; call ``reset`` before the next.
+
+    ## Info
+    ``reset``: ``example_id``, ``split``, ``index``, ``num_relevant``, ``raw_action`` (the action that submits the raw
+    query unchanged under this preset). ``step``: ``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100`` (and the
+    reward's ``metric@k``), ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``,
+    ``num_relevant``.
+
+    ## Arguments
+    ``dataset`` (TaskDataset), ``recommender`` (indexed Recommender), ``split`` ("train"), ``reward`` ("recr1"),
+    ``metric`` ("ndcg"), ``k`` (100), ``prompt`` (PromptTemplate), ``exclude_history`` (False), ``render_mode``
+    (None or "ansi").
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        dataset: TaskDataset,
+        recommender: Recommender,
+        *,
+        split: str = "train",
+        reward: str | RewardPreset = "recr1",
+        metric: str = "ndcg",
+        k: int = 100,
+        prompt: PromptTemplate | None = None,
+        exclude_history: bool = False,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        dataset.split(split)  # fail now, with the list of available splits, rather than at the first reset
+        self.scorer = TaskScorer(dataset, recommender, reward, metric, k, prompt, exclude_history)
+        self.split, self.render_mode = split, render_mode
+        self.action_space = action_space()
+        self.observation_space = observation_space(_texts_of(dataset, self.scorer.prompt), _prompt_bound(self.scorer))
+        self.reward_range = self.scorer.preset.reward_range
+        self._example: Example | None = None
+        self._last: tuple[str, float, dict] | None = None
+
+    def num_examples(self, split: str | None = None) -> int:
+        """Number of examples in ``split`` (default: the env's split)."""
+        return len(self.scorer.dataset.split(split or self.split))
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        super().reset(seed=seed)
+        split, index = _select(self.scorer, self.np_random, self.split, options)
+        self._example = self.scorer.dataset.split(split)[index]
+        self._last = None
+        return self.scorer.observation(self._example), self.scorer.reset_info(self._example, split, index)
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
+        if self._example is None:
+            raise RuntimeError("call reset() before step(): recgym episodes are one step long")
+        example, self._example = self._example, None
+        rewards, infos = self.scorer.score([action], [example])
+        obs, info = self.scorer.observation(example), row(infos, 0)
+        self._last = (obs, float(rewards[0]), info)
+        return obs, float(rewards[0]), True, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self._last is None:
+            return None
+        _, reward, info = self._last
+        return f"query: {info['query']!r}\nreward: {reward:.4f}  ndcg@10: {info['ndcg@10']:.4f}  recall@100: {info['recall@100']:.4f}"
+
+
+def _texts_of(dataset: TaskDataset, prompt: PromptTemplate):
+    yield prompt.search
+    yield prompt.sequential
+    yield prompt.history_item
+    yield from dataset.catalog.titles
+    for split in dataset.splits.values():
+        for ex in split:
+            yield ex.query

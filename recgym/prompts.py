@@ -1,0 +1,93 @@
+"""Prompt templates: how an example becomes the observation text an LLM policy reads.
+
+The defaults follow the Rec-R1 paper's prompts (product search: "You are an expert in query generation...";
+sequential recommendation: a shopping assistant reading the user's last purchases as ``Item i: <title>``) and ask for
+the paper's ``<think>...</think><answer>{"query": ...}</answer>`` format. Templates are plain ``str.format`` strings,
+so users override them by passing their own :class:`PromptTemplate`; the placeholders are ``{query}`` (search) and
+``{history}`` (sequential, already rendered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from recgym.data.types import Catalog, Example
+
+SEARCH_TEMPLATE = (
+    "You are an expert in query generation. A shopper typed the request below into an e-commerce search engine "
+    "that matches words in product titles (BM25). Rewrite it into a query that will retrieve the products the "
+    "shopper wants: use the words such products' titles would use (product type, key attributes, brand).\n\n"
+    "Shopper request: {query}\n\n"
+    "Show your reasoning in <think> </think> tags, then give the final query in <answer> </answer> tags as JSON, "
+    'for example <think> ... </think><answer>{{"query": "insulated stainless steel travel mug"}}</answer>.'
+)
+
+EXPAND_SEARCH_TEMPLATE = (
+    "You are an expert in query generation for an e-commerce search engine that matches words in product titles. "
+    "Write a few extra keywords (product type, attributes) to add to the shopper's request so the search finds "
+    "the right products. Reply with the keywords only.\n\n"
+    "Shopper request: {query}"
+)
+
+SEQUENTIAL_TEMPLATE = (
+    "You are a helpful shopping assistant. A user bought the following items, oldest first:\n{history}\n\n"
+    "Write a search query for the product the user is most likely to buy next; a search engine will match it "
+    "against product titles. Show your reasoning in <think> </think> tags, then give the query in "
+    '<answer> </answer> tags as JSON, for example <answer>{{"query": "wireless controller for switch"}}</answer>.'
+)
+
+EXPAND_SEQUENTIAL_TEMPLATE = (
+    "You are a helpful shopping assistant. A user bought the following items, oldest first:\n{history}\n\n"
+    "Write a few keywords describing the product the user is most likely to buy next. Reply with the keywords only."
+)
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """How examples render into prompts, and what the raw-query baseline sends.
+
+    Attributes:
+        search: Template for product-search examples; ``{query}`` is the shopper's request.
+        sequential: Template for sequential examples; ``{history}`` is the rendered item list.
+        history_item: Format of one history line; ``{i}`` (1-based) and ``{title}``.
+        max_history: Only the last ``max_history`` items are shown (paper: 10).
+        raw_history_items: How many of the most recent history titles form the raw query of a sequential example.
+    """
+
+    search: str = SEARCH_TEMPLATE
+    sequential: str = SEQUENTIAL_TEMPLATE
+    history_item: str = "Item {i}: {title}"
+    max_history: int = 10
+    raw_history_items: int = 3
+
+    def history_titles(self, example: Example, catalog: Catalog) -> list[str]:
+        titles = catalog.titles
+        return [titles[catalog.position(i)] for i in example.history[-self.max_history :]]
+
+    def render(self, example: Example, catalog: Catalog) -> str:
+        """The observation text for ``example``."""
+        if example.history:
+            lines = [self.history_item.format(i=i + 1, title=t) for i, t in enumerate(self.history_titles(example, catalog))]
+            return self.sequential.format(history="\n".join(lines))
+        return self.search.format(query=example.query)
+
+    def raw_query(self, example: Example, catalog: Catalog) -> str:
+        """The query the raw baseline sends: the request itself, or the latest history titles joined."""
+        if example.history:
+            recent = self.history_titles(example, catalog)[-self.raw_history_items :]
+            return " ".join(recent)
+        return example.query
+
+
+PAPER = PromptTemplate()
+EXPAND = PromptTemplate(search=EXPAND_SEARCH_TEMPLATE, sequential=EXPAND_SEQUENTIAL_TEMPLATE)
+
+
+def default_template(reward_preset: str) -> PromptTemplate:
+    """The paper's prompts, or the keyword-expansion prompts for the ``expand`` preset."""
+    return EXPAND if reward_preset == "expand" else PAPER
+
+
+def render_all(template: PromptTemplate, examples: Sequence[Example], catalog: Catalog) -> list[str]:
+    return [template.render(ex, catalog) for ex in examples]

@@ -1,0 +1,8 @@
+"""Black-box recommenders: ``index(catalog)`` once, then ``search(queries, k)`` in batches."""
+
+from recgym.recommenders.base import PAD, Recommender
+from recgym.recommenders.bm25 import BM25Recommender
+from recgym.recommenders.dense import DenseRecommender, default_embedder_path
+from recgym.recommenders.hybrid import HybridRecommender
+
+__all__ = ["PAD", "BM25Recommender", "DenseRecommender", "HybridRecommender", "Recommender", "default_embedder_path"]
