@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recgym.envs import RecTextVectorEnv, load_task_dataset, make_env
+from recgym.envs import RecTextVectorEnv, make_env
 
 
 def queries_for(dataset, n: int, seed: int = 0) -> list[str]:
@@ -40,16 +40,28 @@ def best_rates(fns: dict, n_queries: int, repeats: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=None, help="folder under ../shared/data (amazon_c4_closed) or none: synthetic shop")
+    ap.add_argument(
+        "--data", default=None, help="folder under ../shared/data (amazon_c4_closed) or none: synthetic shop"
+    )
     ap.add_argument("--batch", type=int, default=64, help="actions per vector-env step")
     ap.add_argument("--steps", type=int, default=32, help="vector-env steps per timed run")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--k", type=int, default=100)
+    ap.add_argument(
+        "--analyzer",
+        choices=["default", "bm25s"],
+        default="default",
+        help="real data: the ids' default (Lucene parity: Lucene analyzer + norms + pyserini tie order, "
+        "which retrieves 2x deep to order ties) or bm25s's own tokenizer",
+    )
     args = ap.parse_args()
 
     if args.data:
         root = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / args.data
-        env = make_env("c4", "bm25", data_dir=root, split="test", reward="plain", k=args.k)
+        rec_kwargs = {"analyzer": "bm25s"} if args.analyzer == "bm25s" else None
+        env = make_env(
+            "c4", "bm25", data_dir=root, split="test", reward="plain", k=args.k, recommender_kwargs=rec_kwargs
+        )
     else:
         env = make_env("shop", "bm25", split="test", reward="plain", k=args.k)
     dataset, rec = env.scorer.dataset, env.scorer.recommender
@@ -71,8 +83,10 @@ def main() -> None:
 
     rates = best_rates({"raw": raw, "env": env_steps}, len(queries), args.repeats)
     raw_qps, env_qps = rates["raw"], rates["env"]
-    print(f"catalog: {dataset.name} ({len(dataset.catalog):,} items); {len(queries):,} queries in batches of "
-          f"{args.batch}; retrieval depth {depth}")
+    print(
+        f"catalog: {dataset.name} ({len(dataset.catalog):,} items); {len(queries):,} queries in batches of "
+        f"{args.batch}; retrieval depth {depth}"
+    )
     print(f"raw bm25s (tokenize + retrieve): {raw_qps:,.0f} queries/s")
     print(f"recgym vector env step:          {env_qps:,.0f} queries/s")
     print(f"ratio env / raw: {env_qps / raw_qps:.2f}")

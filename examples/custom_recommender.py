@@ -26,9 +26,12 @@ class TrigramRecommender:
         return top_k(scores, k, min_score=0)  # no shared trigram: not a result
 
 
-gym.register("MyShop/Shop-Trigram-v0", entry_point="recgym.envs:make_env",
-             vector_entry_point="recgym.envs:make_vector_env",
-             kwargs={"task": "shop", "recommender": TrigramRecommender(), "dataset_kwargs": {"num_products": 500}})
+gym.register(
+    "MyShop/Shop-Trigram-v0",
+    entry_point="recgym.envs:make_env",
+    vector_entry_point="recgym.envs:make_vector_env",
+    kwargs={"task": "shop", "recommender": TrigramRecommender(), "dataset_kwargs": {"num_products": 500}},
+)
 
 if __name__ == "__main__":
     env = gym.make("MyShop/Shop-Trigram-v0", reward="plain")

@@ -15,7 +15,6 @@ An example with no relevant item scores 0 on every metric.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Union
 
 import numpy as np
 
@@ -26,7 +25,7 @@ def _discounts(k: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
 
 
-Relevance = Union[Mapping[int, float], tuple[np.ndarray, np.ndarray]]
+Relevance = Mapping[int, float] | tuple[np.ndarray, np.ndarray]
 """One example's relevant items: ``{position: gain}``, or the same as ``(positions, gains)`` arrays (faster when an
 env scores the same example many times; see :func:`relevance_arrays`)."""
 

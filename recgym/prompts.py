@@ -68,7 +68,9 @@ class PromptTemplate:
     def render(self, example: Example, catalog: Catalog) -> str:
         """The observation text for ``example``."""
         if example.history:
-            lines = [self.history_item.format(i=i + 1, title=t) for i, t in enumerate(self.history_titles(example, catalog))]
+            lines = [
+                self.history_item.format(i=i + 1, title=t) for i, t in enumerate(self.history_titles(example, catalog))
+            ]
             return self.sequential.format(history="\n".join(lines))
         return self.search.format(query=example.query)
 

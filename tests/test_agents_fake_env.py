@@ -51,7 +51,13 @@ class KeywordEnv(gym.Env):
         index = int(options["index"]) if "index" in options else int(self.np_random.integers(self.num_examples(split)))
         query = QUERIES[split][index]
         self._example = (split, index)
-        info = {"example_id": f"{split}-{index}", "index": index, "split": split, "num_relevant": 1, "raw_action": query}
+        info = {
+            "example_id": f"{split}-{index}",
+            "index": index,
+            "split": split,
+            "num_relevant": 1,
+            "raw_action": query,
+        }
         return f"rewrite query {query}", info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
 from helpers import tiny_search_dataset, tiny_sequential_dataset
+
 from recgym.envs import ProductSearchEnv, RecTextEnv, RecTextVectorEnv, SequentialRecEnv
 from recgym.recommenders import BM25Recommender
 from recgym.rewards import format_answer
@@ -55,7 +55,7 @@ def test_raw_action_reproduces_raw_query_under_every_preset():
         env = make(reward=preset)
         _, info = env.reset(options={"index": 2})
         _, _, _, _, step_info = env.step(info["raw_action"])
-        assert step_info["query"] == "café grinder ☕"
+        assert step_info["query"] == info["raw_query"] == "café grinder ☕"
         scores[preset] = step_info["ndcg@10"]
     assert len(set(scores.values())) == 1 and scores["plain"] > 0.9
 

@@ -19,3 +19,20 @@ def test_custom_recommender_example_registers_a_working_env(capsys):
     title = env.scorer.dataset.catalog.titles[env.scorer.dataset.catalog.position(target)]
     _, rewards, *_ = venv.step([title, "", infos["raw_action"][0]])
     assert rewards[0] > 0.3 and rewards[1] == 0.0 and np.isfinite(rewards).all()
+
+
+def test_demo_smoke_run_writes_table_and_learning_curve(tmp_path, monkeypatch):
+    """`make demo`'s script end to end with the tiny test model (a smoke run: the numbers are not a result)."""
+    import json
+    import sys
+
+    out = tmp_path / "demo"
+    argv = ["demo.py", "--model", "tiny", "--steps", "2", "--group", "4", "--prompts", "1", "--max-new-tokens", "4",
+            "--max-eval", "16", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(EXAMPLES / "demo.py"), run_name="__main__")
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert list(rows) == ["raw query", "prf (RM3)", "zero-shot LLM", "GRPO (Rec-R1)"]
+    assert all(r["num_examples"] == 16 and 0.0 <= r["ndcg@100"] <= 1.0 for r in rows.values())
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len((out / "grpo" / "metrics.jsonl").read_text().splitlines()) == 2

@@ -96,7 +96,8 @@ def test_low_level_functions_agree():
     rel = [{1: 1.0, 2: 0.5}]
     gains = relevance_at_ranks(ranked, rel)
     assert ndcg_at_k(gains, ideal_gains(rel, 3), 3)[0] == pytest.approx(
-        (1 / math.log2(3) + 0.5 / 2) / (1 + 0.5 / math.log2(3)))
+        (1 / math.log2(3) + 0.5 / 2) / (1 + 0.5 / math.log2(3))
+    )
     assert recall_at_k(gains, np.array([2]), 2)[0] == 0.5
     assert mrr_at_k(gains, 3)[0] == 0.5
     assert hit_at_k(gains, 1)[0] == 0.0
@@ -107,7 +108,9 @@ def test_array_form_of_relevance_equals_mapping_form():
 
     rng = np.random.default_rng(5)
     ranked = np.stack([rng.permutation(40)[:20] for _ in range(30)])
-    relevant = [{int(i): float(rng.choice([1.0, 0.1])) for i in rng.choice(40, size=5, replace=False)} for _ in range(30)]
+    relevant = [
+        {int(i): float(rng.choice([1.0, 0.1])) for i in rng.choice(40, size=5, replace=False)} for _ in range(30)
+    ]
     as_maps = compute_metrics(ranked, relevant, ks=(5, 20))
     as_arrays = compute_metrics(ranked, [relevance_arrays(r) for r in relevant], ks=(5, 20))
     for key in as_maps:

@@ -25,7 +25,9 @@ def test_bm25_matches_raw_bm25s():
     pos, scores = rec.search(queries, k=4)
     raw = bm25s.BM25(k1=1.2, b=0.75)
     raw.index(bm25s.tokenize(TITLES, stopwords="en", show_progress=False), show_progress=False)
-    docs, raw_scores = raw.retrieve(bm25s.tokenize(queries, stopwords="en", show_progress=False), k=4, show_progress=False)
+    docs, raw_scores = raw.retrieve(
+        bm25s.tokenize(queries, stopwords="en", show_progress=False), k=4, show_progress=False
+    )
     for i in range(len(queries)):
         n = int((raw_scores[i] > 0).sum())
         assert pos[i, :n].tolist() == docs[i, :n].tolist()

@@ -3,10 +3,10 @@
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
+from test_recommenders import BagOfWordsEncoder
 
 import recgym  # noqa: F401
 from recgym.envs import DatasetNotFoundError, registered_ids
-from test_recommenders import BagOfWordsEncoder
 
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
 SMALL_SHOPSEQ = {"num_products": 400, "num_users": 200}
@@ -25,15 +25,24 @@ def kwargs_for(env_id, shared_data=None):
 
 def first_split(env_id, kwargs):
     """The first split with examples (the one-query ESCI sample has only a test split)."""
-    ds = recgym.envs.load_task_dataset(gym.spec(env_id).kwargs["task"], kwargs.get("data_dir"),
-                                       kwargs.get("dataset_kwargs"))
+    ds = recgym.envs.load_task_dataset(
+        gym.spec(env_id).kwargs["task"], kwargs.get("data_dir"), kwargs.get("dataset_kwargs")
+    )
     return next(s for s in ("train", "val", "test") if ds.splits.get(s))
 
 
 def test_expected_ids_are_registered():
     ids = set(registered_ids())
-    for env_id in ["RecR1/Shop-BM25-v0", "RecR1/Shop-Dense-v0", "RecR1/ShopSeq-BM25-v0", "RecR1/ESCI-BM25-v0",
-                   "RecR1/ESCI-Dense-v0", "RecR1/C4-BM25-v0", "RecR1/SeqRec-BM25-v0", "RecR1/SeqRec-Dense-v0"]:
+    for env_id in [
+        "RecR1/Shop-BM25-v0",
+        "RecR1/Shop-Dense-v0",
+        "RecR1/ShopSeq-BM25-v0",
+        "RecR1/ESCI-BM25-v0",
+        "RecR1/ESCI-Dense-v0",
+        "RecR1/C4-BM25-v0",
+        "RecR1/SeqRec-BM25-v0",
+        "RecR1/SeqRec-Dense-v0",
+    ]:
         assert env_id in ids and env_id in gym.registry
 
 

@@ -12,8 +12,15 @@ def test_recr1_well_formed_and_malformed():
     assert p.parse('<think>x</think><answer>{"query": "travel mug"}</answer>', "raw") == ("travel mug", True)
     assert p.reward(True, 0.25) == pytest.approx(0.35)
     assert p.reward(True, 0.0) == pytest.approx(0.1)
-    for bad in ["", "travel mug", "<answer>travel mug</answer>", '<answer>{"query": 3}</answer>',
-                '<answer>{"q": "x"}</answer>', "<answer>{broken</answer>", '<answer>["query"]</answer>']:
+    for bad in [
+        "",
+        "travel mug",
+        "<answer>travel mug</answer>",
+        '<answer>{"query": 3}</answer>',
+        '<answer>{"q": "x"}</answer>',
+        "<answer>{broken</answer>",
+        '<answer>["query"]</answer>',
+    ]:
         query, ok = p.parse(bad, "raw")
         assert (query, ok) == ("", False), bad
         assert p.reward(ok, 0.9) == -2.0
@@ -33,7 +40,9 @@ def test_plain_and_expand():
     assert expand.parse("", "hot coffee") == ("hot coffee", True)
     assert expand.raw_action("hot coffee") == ""
     assert RewardPreset("plain").raw_action("q") == "q"
-    assert json.loads(RewardPreset("recr1").raw_action("q").split("<answer>")[1].split("</answer>")[0]) == {"query": "q"}
+    assert json.loads(RewardPreset("recr1").raw_action("q").split("<answer>")[1].split("</answer>")[0]) == {
+        "query": "q"
+    }
 
 
 def test_huge_action_is_cut():

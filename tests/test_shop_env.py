@@ -36,11 +36,30 @@ def test_ground_truth_title_beats_raw_query_beats_random_string():
 
 
 NASTY = [
-    "", " ", "\n\n\t", "x" * 100_000, "🙂" * 5000, "日本語のクエリ", "\x00\x01\x02", "\ud800",  # lone surrogate
-    "<answer>", "</answer><answer>", "<answer>{\"query\": }</answer>", "<answer>{\"query\": null}</answer>",
-    "<answer>" + "[" * 10_000 + "</answer>", "<answer>{\"query\": \"" + "a " * 50_000 + "\"}</answer>",
-    "<think>" * 1000, "{\"query\": \"mug\"}", "<ANSWER>{\"query\": \"mug\"}</ANSWER>", "\u202e\u200b mug",
-    "SELECT * FROM items; --", "../../etc/passwd", "%s %d {0} {query}", "\\u0000", "NaN", "inf",
+    "",
+    " ",
+    "\n\n\t",
+    "x" * 100_000,
+    "🙂" * 5000,
+    "日本語のクエリ",
+    "\x00\x01\x02",
+    "\ud800",  # lone surrogate
+    "<answer>",
+    "</answer><answer>",
+    '<answer>{"query": }</answer>',
+    '<answer>{"query": null}</answer>',
+    "<answer>" + "[" * 10_000 + "</answer>",
+    '<answer>{"query": "' + "a " * 50_000 + '"}</answer>',
+    "<think>" * 1000,
+    '{"query": "mug"}',
+    '<ANSWER>{"query": "mug"}</ANSWER>',
+    "\u202e\u200b mug",
+    "SELECT * FROM items; --",
+    "../../etc/passwd",
+    "%s %d {0} {query}",
+    "\\u0000",
+    "NaN",
+    "inf",
 ]
 
 

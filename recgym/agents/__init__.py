@@ -18,6 +18,7 @@ _EXPORTS = {
     "Rollout": "recgym.agents.hf_policy",
     "SamplingConfig": "recgym.agents.hf_policy",
     "PromptingAgent": "recgym.agents.prompting",
+    "PseudoRelevanceFeedbackAgent": "recgym.agents.prf",
     "GRPOAgent": "recgym.agents.grpo.trainer",
     "GRPOConfig": "recgym.agents.grpo.config",
 }
@@ -28,6 +29,7 @@ __all__ = [
     "GRPOConfig",
     "HFPolicy",
     "PromptingAgent",
+    "PseudoRelevanceFeedbackAgent",
     "RandomAgent",
     "RawQueryAgent",
     "Rollout",

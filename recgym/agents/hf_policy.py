@@ -44,7 +44,11 @@ class Rollout:
         index = rows if isinstance(rows, slice) else torch.as_tensor(rows, dtype=torch.long)
         texts = self.texts[index] if isinstance(index, slice) else [self.texts[i] for i in index.tolist()]
         return Rollout(
-            self.prompt_ids[index], self.prompt_mask[index], self.completion_ids[index], self.completion_mask[index], texts
+            self.prompt_ids[index],
+            self.prompt_mask[index],
+            self.completion_ids[index],
+            self.completion_mask[index],
+            texts,
         )
 
 
@@ -103,9 +107,7 @@ class HFPolicy:
 
     def encode(self, observations: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """``(ids, mask)`` of the rendered prompts, left padded. The template already holds any BOS token."""
-        enc = self.tokenizer(
-            self.render(observations), return_tensors="pt", padding=True, add_special_tokens=False
-        )
+        enc = self.tokenizer(self.render(observations), return_tensors="pt", padding=True, add_special_tokens=False)
         device = self.model.device
         return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 

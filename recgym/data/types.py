@@ -35,9 +35,7 @@ class Catalog:
         fields = {name: tuple("" if v is None else str(v) for v in values) for name, values in self.fields.items()}
         for name, values in fields.items():
             if len(values) != len(self.item_ids):
-                raise ValueError(
-                    f"Catalog field {name!r} has {len(values)} values for {len(self.item_ids)} item ids"
-                )
+                raise ValueError(f"Catalog field {name!r} has {len(values)} values for {len(self.item_ids)} item ids")
         object.__setattr__(self, "fields", fields)
         position = {item_id: i for i, item_id in enumerate(self.item_ids)}
         if len(position) != len(self.item_ids):
@@ -128,7 +126,7 @@ class TaskDataset:
             raise ValueError(f"dataset {self.name!r} has no examples in split {name!r}; available: {available}")
         return examples  # type: ignore[return-value]
 
-    def validate(self) -> "TaskDataset":
+    def validate(self) -> TaskDataset:
         """Check every relevant/history id is in the catalog and every example has a positive-gain item."""
         for split, examples in self.splits.items():
             for ex in examples:

@@ -8,6 +8,16 @@ from recgym.envs.text_env import RecTextEnv
 from recgym.envs.vector_env import RecTextVectorEnv
 
 __all__ = [
-    "DatasetNotFoundError", "ProductSearchEnv", "RecTextEnv", "RecTextVectorEnv", "SequentialRecEnv", "TaskScorer",
-    "load_task_dataset", "make_env", "make_recommender", "make_vector_env", "register_envs", "registered_ids",
+    "DatasetNotFoundError",
+    "ProductSearchEnv",
+    "RecTextEnv",
+    "RecTextVectorEnv",
+    "SequentialRecEnv",
+    "TaskScorer",
+    "load_task_dataset",
+    "make_env",
+    "make_recommender",
+    "make_vector_env",
+    "register_envs",
+    "registered_ids",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,28 +18,58 @@ class DatasetNotFoundError(FileNotFoundError):
     """A real-data env was made without its files; recgym never substitutes synthetic data silently."""
 
 
-# task -> (loader module attribute, default cache folder, files a user must provide, human name)
-REAL_TASKS: dict[str, tuple[str, str, str, str]] = {
-    "esci": ("load_esci", "esci",
-             "shopping_queries_dataset_examples.parquet and shopping_queries_dataset_products.parquet",
-             "Amazon Shopping Queries (ESCI)"),
-    "c4": ("load_search_jsonl", "amazon-c4", "queries.jsonl and items.jsonl", "Amazon-C4"),
-    "seqrec": ("load_sequential", "seqrec",
-               "users.jsonl and items.jsonl (Amazon Reviews 2023 histories) or RecBole .item/.inter files",
-               "sequential recommendation (Amazon Reviews 2023 / RecBole)"),
+@dataclass(frozen=True)
+class RealTask:
+    """How a real-data task is found and loaded, and what to tell a user who has not got its files."""
+
+    loader: str  # attribute of recgym.data.loaders
+    cache_name: str  # folder under the recgym data cache
+    files: str
+    name: str
+    source: str
+
+
+REAL_TASKS: dict[str, RealTask] = {
+    "esci": RealTask(
+        "load_esci",
+        "esci",
+        "shopping_queries_dataset_examples.parquet and shopping_queries_dataset_products.parquet",
+        "Amazon Shopping Queries (ESCI)",
+        "github.com/amazon-science/esci-data (shopping_queries_dataset/, Git LFS) or the Hub dataset tasksource/esci",
+    ),
+    "c4": RealTask(
+        "load_search_jsonl",
+        "amazon-c4",
+        "queries.jsonl ({qid, query, item_id}) and items.jsonl ({item_id, title})",
+        "Amazon-C4",
+        "the Hub dataset McAuley-Lab/Amazon-C4",
+    ),
+    "seqrec": RealTask(
+        "load_sequential",
+        "seqrec",
+        "users.jsonl ({user_id, split, history, target}) and items.jsonl, or RecBole .item/.inter files",
+        "sequential recommendation (Amazon Reviews 2023 / RecBole)",
+        "the Hub dataset McAuley-Lab/Amazon-Reviews-2023 (0core_timestamp_w_his_* and raw_meta_*)",
+    ),
 }
 SYNTHETIC_TASKS: dict[str, str] = {"shop": "make_shop", "shopseq": "make_shop_sequential"}
 
+PYSERINI_BM25: dict[str, Any] = {"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True}
+"""BM25Recommender settings that reproduce Rec-R1's pyserini retriever (benchmarks/lucene_parity.py)."""
+TASK_BM25_DEFAULTS: dict[str, dict[str, Any]] = {task: PYSERINI_BM25 for task in REAL_TASKS}
+"""Per-task BM25 defaults: the paper's real-data tasks rank as pyserini does; the synthetic shop keeps bm25s's own
+tokenizer. They apply unless the caller's BM25 kwargs name an ``analyzer`` (then BM25Recommender's defaults do)."""
+
 
 def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str) -> Path:
-    _, cache_name, files, human = REAL_TASKS[task]
-    path = Path(data_dir).expanduser() if data_dir is not None else data_cache_dir(cache_name)
+    spec = REAL_TASKS[task]
+    path = Path(data_dir).expanduser() if data_dir is not None else data_cache_dir(spec.cache_name)
     if not path.is_dir():
         where = "the data_dir you passed" if data_dir is not None else "the recgym data cache"
         raise DatasetNotFoundError(
-            f"{env_id or task} uses real {human} data only, and {where} ({path}) does not exist. "
-            f"Put {files} in {data_cache_dir(cache_name)} (or pass data_dir=...; `recgym data fetch` downloads them "
-            f"where the network allows). For an offline env on the seeded synthetic shop use "
+            f"{env_id or task} uses real {spec.name} data only, and {where} ({path}) does not exist. "
+            f"Put {spec.files} in {data_cache_dir(spec.cache_name)} or pass data_dir=... "
+            f"(source: {spec.source}). For an offline env on the seeded synthetic shop use "
             f"'RecR1/Shop-BM25-v0' or 'RecR1/ShopSeq-BM25-v0'."
         )
     return path
@@ -48,7 +79,7 @@ def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str) -> Pa
 def _load_cached(task: str, data_dir: str, kwargs_json: str, mtime_ns: int) -> TaskDataset:
     from recgym.data import loaders
 
-    loader: Callable[..., TaskDataset] = getattr(loaders, REAL_TASKS[task][0])
+    loader: Callable[..., TaskDataset] = getattr(loaders, REAL_TASKS[task].loader)
     return loader(data_dir, **json.loads(kwargs_json))
 
 
@@ -59,15 +90,18 @@ def _make_synthetic(task: str, kwargs_json: str) -> TaskDataset:
     return getattr(synthetic, SYNTHETIC_TASKS[task])(**json.loads(kwargs_json))
 
 
-def load_task_dataset(task: str, data_dir: str | Path | None = None, dataset_kwargs: Mapping[str, Any] | None = None,
-                      env_id: str = "") -> TaskDataset:
+def load_task_dataset(
+    task: str, data_dir: str | Path | None = None, dataset_kwargs: Mapping[str, Any] | None = None, env_id: str = ""
+) -> TaskDataset:
     """The dataset of a registered task. Loads are memoised per process (datasets are immutable), keyed by the
     folder's contents' modification times so edited files are re-read."""
     kwargs = dict(dataset_kwargs or {})
     if task in SYNTHETIC_TASKS:
         if data_dir is not None:
-            raise ValueError(f"{env_id or task} is the built-in synthetic shop and takes no data_dir; "
-                             "use a real-data id (RecR1/ESCI-*, RecR1/C4-*, RecR1/SeqRec-*) for files")
+            raise ValueError(
+                f"{env_id or task} is the built-in synthetic shop and takes no data_dir; "
+                "use a real-data id (RecR1/ESCI-*, RecR1/C4-*, RecR1/SeqRec-*) for files"
+            )
         return _make_synthetic(task, json.dumps(kwargs, sort_keys=True))
     if task not in REAL_TASKS:
         raise ValueError(f"unknown task {task!r}; known: {sorted([*SYNTHETIC_TASKS, *REAL_TASKS])}")
@@ -76,22 +110,42 @@ def load_task_dataset(task: str, data_dir: str | Path | None = None, dataset_kwa
     return _load_cached(task, str(path.resolve()), json.dumps(kwargs, sort_keys=True), stamp)
 
 
-def make_recommender(recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None = None) -> Recommender:
+def make_recommender(
+    recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None = None
+) -> Recommender:
     """``"bm25"``, ``"dense"``, ``"hybrid"`` (BM25 + dense, RRF) or a user's Recommender instance (unindexed)."""
     kwargs = dict(recommender_kwargs or {})
     if not isinstance(recommender, str):
         if kwargs:
             raise ValueError("recommender_kwargs apply to built-in recommenders only, not to an instance")
         if not isinstance(recommender, Recommender):
-            raise TypeError(f"recommender must be a name or have index() and search(), got {type(recommender).__name__}")
+            raise TypeError(
+                f"recommender must be a name or have index() and search(), got {type(recommender).__name__}"
+            )
         return recommender
     if recommender == "bm25":
         return BM25Recommender(**kwargs)
     if recommender == "dense":
         return DenseRecommender(**kwargs)
     if recommender == "hybrid":
-        return HybridRecommender([BM25Recommender(**kwargs.pop("bm25", {})), DenseRecommender(**kwargs.pop("dense", {}))], **kwargs)
+        return HybridRecommender(
+            [BM25Recommender(**kwargs.pop("bm25", {})), DenseRecommender(**kwargs.pop("dense", {}))], **kwargs
+        )
     raise ValueError(f"unknown recommender {recommender!r}; choose 'bm25', 'dense', 'hybrid' or pass an instance")
+
+
+def task_recommender_kwargs(
+    task: str, recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``recommender_kwargs`` with the task's BM25 defaults (:data:`TASK_BM25_DEFAULTS`) filled in."""
+    kwargs = dict(recommender_kwargs or {})
+    defaults = TASK_BM25_DEFAULTS.get(task)
+    if defaults is None or recommender not in ("bm25", "hybrid"):
+        return kwargs
+    if recommender == "bm25":
+        return kwargs if "analyzer" in kwargs else {**defaults, **kwargs}
+    bm25 = dict(kwargs.get("bm25", {}))
+    return kwargs if "analyzer" in bm25 else {**kwargs, "bm25": {**defaults, **bm25}}
 
 
 def make_env(
@@ -116,7 +170,7 @@ def make_env(
         dataset = load_task_dataset(task, data_dir, dataset_kwargs, env_id)
     elif data_dir is not None or dataset_kwargs:
         raise ValueError("pass either dataset or data_dir/dataset_kwargs, not both")
-    rec = make_recommender(recommender, recommender_kwargs)
+    rec = make_recommender(recommender, task_recommender_kwargs(task, recommender, recommender_kwargs))
     rec.index(dataset.catalog)
     return env_class_for(dataset)(dataset, rec, **env_kwargs)
 

@@ -67,6 +67,7 @@ class TaskScorer:
             "split": split,
             "index": index,
             "num_relevant": len(self._relevant(example)[0]),
+            "raw_query": self.raw_query(example),
             "raw_action": self.preset.raw_action(self.raw_query(example)),
         }
 
@@ -94,6 +95,18 @@ class TaskScorer:
             self._relevant_cache[key] = cached
         return cached[1]
 
+    def retrieve_texts(self, queries: list[str], k: int, field: str = "title") -> list[list[str]]:
+        """The ``field`` text of each query's top-``k`` items, best first, from ONE recommender search.
+
+        What a black-box feedback loop may see of a ranking (pseudo-relevance feedback reads the first retrieval's
+        top items): item texts only, no ids, scores or labels. Short rankings give shorter lists (``PAD`` skipped).
+        """
+        if field not in self.dataset.catalog.fields:
+            raise KeyError(f"catalog has no field {field!r}; available: {sorted(self.dataset.catalog.fields)}")
+        texts = self.dataset.catalog.fields[field]
+        ranked = self.recommender.search(list(queries), k)[0]
+        return [[texts[p] for p in ranking if p != PAD] for ranking in ranked]
+
     def score(self, actions: Sequence[str], examples: Sequence[Example]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rewards ``(n,)`` and infos as columns (key -> array of n), from ONE recommender search over all n queries.
 
@@ -106,7 +119,8 @@ class TaskScorer:
         relevant = [self._relevant(ex) for ex in examples]
         ranked = self._search(queries, examples)
         infos: dict[str, np.ndarray] = compute_metrics(
-            ranked, relevant, ks=sorted({*INFO_KS, self.k}), metrics=sorted({"ndcg", "recall", self.metric}))
+            ranked, relevant, ks=sorted({*INFO_KS, self.k}), metrics=sorted({"ndcg", "recall", self.metric})
+        )
         format_ok = np.array([ok for _, ok in parsed], dtype=bool)
         rewards = self.preset.reward(format_ok, infos[self.reward_key])
         infos["format_ok"] = format_ok

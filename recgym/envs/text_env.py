@@ -73,10 +73,10 @@ class RecTextEnv(gym.Env[str, str]):
     Single-step episodes: every ``step`` returns ``terminated=True, truncated=False``; call ``reset`` before the next.
 
     ## Info
-    ``reset``: ``example_id``, ``split``, ``index``, ``num_relevant``, ``raw_action`` (the action that submits the raw
-    query unchanged under this preset). ``step``: ``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100`` (and the
-    reward's ``metric@k``), ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``,
-    ``num_relevant``.
+    ``reset``: ``example_id``, ``split``, ``index``, ``num_relevant``, ``raw_query`` (the request, or the latest
+    history titles), ``raw_action`` (the action that submits the raw query unchanged under this preset).
+    ``step``: ``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100`` (and the reward's ``metric@k``),
+    ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``, ``num_relevant``.
 
     ## Arguments
     ``dataset`` (TaskDataset), ``recommender`` (indexed Recommender), ``split`` ("train"), ``reward`` ("recr1"),
@@ -117,6 +117,10 @@ class RecTextEnv(gym.Env[str, str]):
         """Number of examples in ``split`` (default: the env's split)."""
         return len(self.scorer.dataset.split(split or self.split))
 
+    def search_texts(self, queries: list[str], k: int) -> list[list[str]]:
+        """Titles of the recommender's top-``k`` items per query, for feedback-based agents (e.g. PRF); no reward."""
+        return self.scorer.retrieve_texts(queries, k)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
         split, index = _select(self.scorer, self.np_random, self.split, options)
@@ -137,7 +141,8 @@ class RecTextEnv(gym.Env[str, str]):
         if self.render_mode != "ansi" or self._last is None:
             return None
         _, reward, info = self._last
-        return f"query: {info['query']!r}\nreward: {reward:.4f}  ndcg@10: {info['ndcg@10']:.4f}  recall@100: {info['recall@100']:.4f}"
+        metrics = f"ndcg@10: {info['ndcg@10']:.4f}  recall@100: {info['recall@100']:.4f}"
+        return f"query: {info['query']!r}\nreward: {reward:.4f}  {metrics}"
 
 
 def _texts_of(dataset: TaskDataset, prompt: PromptTemplate):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
 
 from recgym.data.types import Example
 from recgym.envs.text_env import RecTextEnv, _select
@@ -56,6 +56,10 @@ class RecTextVectorEnv(VectorEnv):
     def num_examples(self, split: str | None = None) -> int:
         return self.env.num_examples(split)
 
+    def search_texts(self, queries: list[str], k: int) -> list[list[str]]:
+        """See :meth:`RecTextEnv.search_texts`."""
+        return self.env.search_texts(queries, k)
+
     def _start(self, picks: list[tuple[int, str, int]], infos: dict) -> list[str]:
         """Start sub-env ``i`` on example ``index`` of ``split`` for each pick; their reset infos go into ``infos``."""
         obs, rows = [], []
@@ -66,8 +70,10 @@ class RecTextVectorEnv(VectorEnv):
             obs.append(self._obs[i])
             rows.append(self.scorer.reset_info(example, split, index))
         if rows:
-            columns = {key: np.array([r[key] for r in rows], dtype=object if isinstance(rows[0][key], str) else None)
-                       for key in rows[0]}
+            columns = {
+                key: np.array([r[key] for r in rows], dtype=object if isinstance(rows[0][key], str) else None)
+                for key in rows[0]
+            }
             _scatter(infos, columns, [i for i, _, _ in picks], self.num_envs)
         return obs
 
@@ -108,7 +114,9 @@ class RecTextVectorEnv(VectorEnv):
                 obs[i] = self._obs[i]  # the prompt the action answered
                 self._examples[i] = None
         finished = sorted(set(range(self.num_envs)).difference(live))  # NEXT_STEP autoreset of these
-        picks = [(i, *_select(self.scorer, self.np_random, self._splits[i], {"split": self._splits[i]})) for i in finished]
+        picks = [
+            (i, *_select(self.scorer, self.np_random, self._splits[i], {"split": self._splits[i]})) for i in finished
+        ]
         for i, o in zip(finished, self._start(picks, infos)):
             obs[i] = o
         terminated = np.array([i in live for i in range(self.num_envs)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 
 import bm25s
@@ -13,6 +14,9 @@ from bm25s.tokenization import Tokenizer
 from recgym.data.types import Catalog
 from recgym.recommenders.base import PAD, check_search_args, empty_results
 from recgym.recommenders.cache import cached_dir, settings_key
+from recgym.recommenders.lucene_analyzer import lucene_analyze
+
+ANALYZERS = ("bm25s", "lucene")
 
 
 def _stemmer(name: str | None):
@@ -23,19 +27,62 @@ def _stemmer(name: str | None):
     return Stemmer.Stemmer(name).stemWords
 
 
+def lucene_norm_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Document lengths as Lucene 9 stores them: one byte each (``SmallFloat.intToByte4``), decoded back
+    (``byte4ToInt``): exact up to 39, then the excess over 24 keeps its 4 most significant bits (41 -> 40)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    excess = np.maximum(lengths - 24, 0)  # 24 = SmallFloat.NUM_FREE_VALUES, the lengths stored as they are
+    shift = np.maximum(np.frexp(excess.astype(np.float64))[1] - 4, 0)
+    return np.where(lengths < 24, lengths, 24 + ((excess >> shift) << shift))
+
+
+class _LuceneNormsBM25(bm25s.BM25):
+    """bm25s with Lucene 9's BM25 statistics: quantised document lengths, ``docCount`` and average length over
+    documents with at least one term, and Lucene's float32 arithmetic for each term's score (bit-identical to
+    Lucene's; summed in float64 at query time and rounded to float32, which matches Lucene's sum to one ulp)."""
+
+    def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True, leave_progress=False):
+        self.nonoccurrence_array = None  # (only BM25L/BM25+ have one)
+        n_docs, n_vocab = len(corpus_token_ids), max(unique_token_ids, default=-1) + 1
+        lengths = np.fromiter(map(len, corpus_token_ids), np.int64, n_docs)
+        doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        tok = np.fromiter(chain.from_iterable(corpus_token_ids), np.int64, int(lengths.sum()))
+        pairs, tf = np.unique(tok * max(n_docs, 1) + doc, return_counts=True)  # token-major, as CSC wants
+        tok, doc = np.divmod(pairs, max(n_docs, 1))
+        df = np.bincount(tok, minlength=n_vocab)
+        doc_count = int((lengths > 0).sum())
+        f32 = np.float32
+        idf = np.log(1 + (doc_count - df + 0.5) / (df + 0.5)).astype(f32)
+        avgdl = f32(lengths.sum() / max(doc_count, 1))
+        k1, b, one = f32(self.k1), f32(self.b), f32(1)
+        inv_norm = one / (k1 * ((one - b) + b * lucene_norm_lengths(lengths).astype(f32) / avgdl))
+        weight = idf[tok]  # Lucene's BM25Scorer: weight - weight / (1 + freq * (1 / norm)), in float32
+        data = weight - weight / (f32(1) + tf.astype(f32) * inv_norm[doc])
+        indptr = np.concatenate([[0], np.cumsum(df)])
+        return {"data": data.astype(self.dtype), "indices": doc.astype(np.int32), "indptr": indptr, "num_docs": n_docs}
+
+
 class BM25Recommender:
     """Okapi BM25 (bm25s, Lucene's IDF/TF variant) over one or more catalog text fields.
 
     Args:
         k1: Term-frequency saturation (Rec-R1's pyserini setting: 1.2).
         b: Document-length normalisation (Rec-R1: 0.75).
-        stopwords: ``"en"`` (English list), a list of words, or None.
-        stemmer: A PyStemmer/Snowball algorithm name such as ``"english"``, or None (no stemming).
+        stopwords: ``"en"`` (English list), a list of words, or None (``analyzer="bm25s"`` only).
+        stemmer: A PyStemmer/Snowball algorithm name such as ``"english"``, or None (``analyzer="bm25s"`` only).
         text_fields: Catalog fields joined into each document (default: the title).
         n_threads: Threads for batched retrieval; 0 = one thread, -1 = all cores.
         cache: Save the index under the recgym cache keyed by catalog fingerprint + these settings and reload it
             next time instead of re-indexing.
         mmap: Memory-map a cached index instead of reading it into RAM (for very large catalogs).
+        analyzer: ``"bm25s"``: bm25s's tokenizer (words of 2+ characters, lowercased, ``stopwords``, ``stemmer``);
+            ``"lucene"``: Lucene's English analyzer, as pyserini (Rec-R1's retriever) indexes and searches
+            (:mod:`recgym.recommenders.lucene_analyzer`; ``stopwords`` and ``stemmer`` are then unused).
+        lucene_norms: Score with Lucene's index statistics instead of exact ones: document lengths stored in one
+            byte (lossy above 39 terms), document count and average length over documents with at least one term,
+            float32 term scores. With ``analyzer="lucene"`` this reproduces pyserini's BM25 scores.
+        pyserini_order: Break score ties by item id, as pyserini's ``LuceneSearcher`` does (Anserini sorts hits
+            by score, then by docid), instead of in bm25s's arbitrary order.
     """
 
     def __init__(
@@ -48,9 +95,15 @@ class BM25Recommender:
         n_threads: int = -1,
         cache: bool = True,
         mmap: bool = False,
+        analyzer: str = "bm25s",
+        lucene_norms: bool = False,
+        pyserini_order: bool = False,
     ) -> None:
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        if analyzer not in ANALYZERS:
+            raise ValueError(f"unknown analyzer {analyzer!r}; choose from {ANALYZERS}")
+        self.analyzer, self.lucene_norms, self.pyserini_order = analyzer, bool(lucene_norms), bool(pyserini_order)
         self.k1, self.b = float(k1), float(b)
         self.stopwords = stopwords if stopwords is None or isinstance(stopwords, str) else list(stopwords)
         self.stemmer = stemmer
@@ -60,12 +113,24 @@ class BM25Recommender:
         self._retriever: bm25s.BM25 | None = None
         self._tokenizer: Tokenizer | None = None
         self._num_docs = 0
+        self._id_rank = np.zeros(0, dtype=np.int64)
 
     def settings(self) -> dict:
-        return {"k1": self.k1, "b": self.b, "stopwords": self.stopwords, "stemmer": self.stemmer,
-                "text_fields": self.text_fields, "bm25s": bm25s.__version__}
+        lucene = self.analyzer == "lucene"
+        return {
+            "k1": self.k1,
+            "b": self.b,
+            "stopwords": None if lucene else self.stopwords,
+            "stemmer": None if lucene else self.stemmer,
+            "text_fields": self.text_fields,
+            "analyzer": self.analyzer,
+            "lucene_norms": self.lucene_norms,
+            "bm25s": bm25s.__version__,
+        }
 
     def _new_tokenizer(self) -> Tokenizer:
+        if self.analyzer == "lucene":  # the analyzer lowercases (per code point, as Java does) and stems itself
+            return Tokenizer(lower=False, splitter=lucene_analyze, stopwords=[], stemmer=None)
         return Tokenizer(stopwords=self.stopwords or [], stemmer=_stemmer(self.stemmer))
 
     def _build(self, texts: list[str], out: Path | None) -> None:
@@ -75,7 +140,10 @@ class BM25Recommender:
         # Lucene and bm25s.tokenize), or it shifts the average document length and every score
         empty = tokenizer.get_vocab_dict().get("")
         ids = [[t for t in doc if t != empty] for doc in ids]
-        retriever = bm25s.BM25(k1=self.k1, b=self.b)
+        if self.lucene_norms:
+            retriever = _LuceneNormsBM25(k1=self.k1, b=self.b, dtype="float64")
+        else:
+            retriever = bm25s.BM25(k1=self.k1, b=self.b)
         retriever.index(ids, show_progress=False)
         if out is not None:
             retriever.save(str(out), show_progress=False)
@@ -87,6 +155,8 @@ class BM25Recommender:
         """Index ``catalog`` (or load its cached index)."""
         texts = catalog.texts(self.text_fields)
         self._num_docs = len(texts)
+        if self.pyserini_order:  # each item id's rank in string order
+            self._id_rank = np.argsort(np.argsort(np.array(catalog.item_ids, dtype=object), kind="stable"))
         if not self.cache:
             self._build(texts, None)
             return
@@ -121,11 +191,20 @@ class BM25Recommender:
         if not rows or self._num_docs == 0:
             return positions, scores
         k_eff = min(k, self._num_docs)
+        depth = min(2 * k_eff, self._num_docs) if self.pyserini_order else k_eff  # room for ties at the cut
         docs, doc_scores = self._retriever.retrieve(  # type: ignore[union-attr]
-            [token_ids[i] for i in rows], k=k_eff, show_progress=False, n_threads=self.n_threads
+            [token_ids[i] for i in rows], k=depth, show_progress=False, n_threads=self.n_threads
         )
+        doc_scores = doc_scores.astype(np.float32)  # (lucene_norms sums in float64; Lucene returns floats)
+        if self.pyserini_order:
+            docs, doc_scores = self._pyserini_order(docs, doc_scores, k_eff)
         # BM25 ranks only items sharing a term with the query; zero-score fillers are not results
         matched = doc_scores > 0
         positions[rows, :k_eff] = np.where(matched, docs, PAD)
         scores[rows, :k_eff] = np.where(matched, doc_scores, -np.inf)
         return positions, scores
+
+    def _pyserini_order(self, docs: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` by score, ties by item id: pyserini's order (Anserini sorts hits by score, then docid)."""
+        top = np.lexsort((self._id_rank[docs], -scores), axis=-1)[:, :k]
+        return np.take_along_axis(docs, top, -1), np.take_along_axis(scores, top, -1)

@@ -28,7 +28,8 @@ class DenseRecommender:
 
     Args:
         model: A sentence-transformers model name, local path, or an already loaded ``SentenceTransformer``
-            (anything with ``encode(texts, normalize_embeddings=..., convert_to_numpy=...)``). Default: all-MiniLM-L6-v2.
+            (anything with ``encode(texts, normalize_embeddings=..., convert_to_numpy=...)``).
+            Default: all-MiniLM-L6-v2.
         text_fields: Catalog fields joined into each item's text.
         batch_size: Encoding batch size.
         chunk_size: Items scored per block at search time, bounding memory to ``queries x chunk_size`` floats so a
@@ -66,8 +67,13 @@ class DenseRecommender:
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        emb = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+        emb = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(emb, dtype=np.float32)
 
     def index(self, catalog: Catalog) -> None:
@@ -77,8 +83,11 @@ class DenseRecommender:
             # an in-memory model object has no stable identity to key a cache on
             self._emb = self.encode(texts).astype(self.dtype)
             return
-        settings = {"model": str(Path(self.model_name).name if Path(self.model_name).exists() else self.model_name),
-                    "fields": self.text_fields, "dtype": self.dtype}
+        settings = {
+            "model": str(Path(self.model_name).name if Path(self.model_name).exists() else self.model_name),
+            "fields": self.text_fields,
+            "dtype": self.dtype,
+        }
         key = settings_key("dense", catalog.fingerprint(self.text_fields), settings)
         path = cached_dir(key, lambda tmp: np.save(tmp / "embeddings.npy", self.encode(texts).astype(self.dtype)))
         self._emb = np.load(path / "embeddings.npy", mmap_mode="r")

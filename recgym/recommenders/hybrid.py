@@ -20,8 +20,13 @@ class HybridRecommender:
         weights: Optional weight per recommender (default 1 each).
     """
 
-    def __init__(self, recommenders: Sequence[Recommender], rrf_k: float = 60.0, depth: int = 1000,
-                 weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        recommenders: Sequence[Recommender],
+        rrf_k: float = 60.0,
+        depth: int = 1000,
+        weights: Sequence[float] | None = None,
+    ) -> None:
         if len(recommenders) < 2:
             raise ValueError("HybridRecommender fuses at least two recommenders")
         self.recommenders = list(recommenders)

@@ -1,0 +1,323 @@
+"""The ``recgym`` command: evaluate agents, train GRPO, plot a run, fetch the default policy.
+
+A thin argparse layer over the library (``evaluate``, ``GRPOConfig``/``GRPOAgent``, ``recgym.report``): everything it
+does is one call away in Python too. Usage errors exit with status 2 and one line saying what to change.
+
+    recgym eval --env RecR1/Shop-BM25-v0 --agent raw prf random --out results.json
+    recgym train --env RecR1/Shop-BM25-v0 --preset cpu --num-steps 100 --out runs/shop
+    recgym eval --env RecR1/Shop-BM25-v0 --agent raw grpo:runs/shop/final
+    recgym plot runs/shop
+    recgym models
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+TINY_MODEL = "tiny"
+"""``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
+and smoke runs of the plumbing only; it writes nonsense."""
+
+AGENTS = ("raw", "random", "prf", "prompt", "grpo:PATH")
+PRESETS = ("cpu", "paper")
+
+
+class UsageError(Exception):
+    """A command line that cannot run as given; reported as ``recgym <command>: error: ...`` with exit status 2."""
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+def load_policy(name: str | None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` for ``--model``: the one place that knows the ``tiny`` test model."""
+    if name == TINY_MODEL:
+        from recgym.models import tiny_policy
+
+        return tiny_policy()
+    from recgym.models import load_default_policy
+
+    return load_default_policy(name)
+
+
+def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``--env-kwargs`` JSON plus ``--reward``; the env id is checked first so a typo fails before any indexing."""
+    import gymnasium as gym
+
+    import recgym  # noqa: F401  (registers the RecR1/* ids)
+    from recgym.envs import registered_ids
+
+    try:
+        gym.spec(args.env)
+    except gym.error.Error as err:
+        raise UsageError(f"unknown env id {args.env!r}: {err} recgym's ids: {', '.join(registered_ids())}") from None
+    try:
+        kwargs = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--env-kwargs is not valid JSON ({err}): {args.env_kwargs!r}") from None
+    if not isinstance(kwargs, dict):
+        raise UsageError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
+    if args.reward is not None:
+        if kwargs.get("reward", args.reward) != args.reward:
+            raise UsageError(f"--reward {args.reward} contradicts --env-kwargs reward={kwargs['reward']!r}")
+        kwargs["reward"] = args.reward
+    return kwargs
+
+
+def _make_vec(args: argparse.Namespace, num_envs: int) -> tuple[Any, dict[str, Any]]:
+    """The vector env of ``--env`` with ``num_envs`` sub-envs, and the keyword arguments it was made with."""
+    import gymnasium as gym
+
+    kwargs = _env_kwargs(args)
+    try:
+        return gym.make_vec(args.env, num_envs=num_envs, **kwargs), kwargs
+    except TypeError as err:  # an --env-kwargs key the env does not take
+        raise UsageError(f"cannot make {args.env} with --env-kwargs {kwargs}: {err}") from None
+
+
+def _parse_agent(spec: str) -> tuple[str, str | None]:
+    kind, _, path = spec.partition(":")
+    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind == "grpo") != bool(path):
+        raise UsageError(f"unknown agent {spec!r}; choose from {', '.join(AGENTS)} (grpo takes the saved folder)")
+    return kind, path or None
+
+
+def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0) -> Any:
+    """The agent named by an ``--agent`` value, acting in ``venv``."""
+    kind, path = _parse_agent(spec)
+    if kind == "raw":
+        from recgym.agents import RawQueryAgent
+
+        return RawQueryAgent()
+    if kind == "random":
+        from recgym.agents import RandomAgent
+
+        return RandomAgent(venv.single_action_space, seed=seed)
+    if kind == "prf":
+        from recgym.agents import PseudoRelevanceFeedbackAgent
+
+        return PseudoRelevanceFeedbackAgent(venv)
+    if kind == "prompt":
+        from recgym.agents import PromptingAgent
+
+        return PromptingAgent(*load_policy(model))
+    from recgym.agents import GRPOAgent
+
+    if not Path(path).is_dir():
+        raise UsageError(f"agent {spec!r}: {path} is not a folder (pass the saved agent, e.g. OUT/final)")
+    # a LoRA agent needs its base model: --model names it; full fine-tunes are self-contained
+    return GRPOAgent.load(path, *load_policy(model)) if model else GRPOAgent.load(path)
+
+
+# ------------------------------------------------------------------------------------------------------ eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from recgym.agents import evaluate
+    from recgym.report import results_table
+
+    specs = list(dict.fromkeys(args.agent))
+    for spec in specs:  # all agent names are checked before the env is built or a model loaded
+        _parse_agent(spec)
+    if args.num_envs < 1:
+        raise UsageError(f"--num-envs must be >= 1, got {args.num_envs}")
+    venv, env_kwargs = _make_vec(args, args.num_envs)
+    try:
+        venv.unwrapped.num_examples(args.split)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"--split {args.split}: {err}") from None
+    results: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        agent = make_agent(spec, venv, args.model, args.seed)
+        results[spec] = evaluate(agent, venv, split=args.split, max_examples=args.max_examples)
+    first = next(iter(results.values()))
+    print(f"{args.env}  split={args.split}  examples={first['num_examples']}  reward={_preset_name(venv)}")
+    print(results_table(results))
+    if args.out:
+        record = {"env": args.env, "split": args.split, "reward": _preset_name(venv),
+                  "env_kwargs": env_kwargs, "agents": results}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _preset_name(venv: Any) -> str:
+    scorer = getattr(venv.unwrapped, "scorer", None)
+    return scorer.preset.name if scorer is not None else "?"
+
+
+# ----------------------------------------------------------------------------------------------------- train
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """``--set key=value`` pairs -> GRPOConfig fields, each value converted to its field's type (clear errors for
+    unknown keys and unconvertible values)."""
+    from recgym.agents import GRPOConfig
+
+    hints = typing.get_type_hints(GRPOConfig)
+    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set takes key=value, got {item!r}")
+        if key not in fields:
+            raise UsageError(f"--set {key}: no such GRPOConfig field; known: {', '.join(sorted(fields))}")
+        try:
+            out[key] = _convert(text, hints[key])
+        except ValueError as err:
+            raise UsageError(f"--set {item}: {err}") from None
+    return out
+
+
+def _convert(text: str, annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if type(None) in args:  # Optional[X]
+        if text.strip().lower() in ("none", "null"):
+            return None
+        annotation = next(a for a in args if a is not type(None))
+    if annotation is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"expected true or false, got {text!r}")
+        return lowered in ("true", "1", "yes")
+    if annotation in (int, float):
+        try:
+            return annotation(text)
+        except ValueError:
+            raise ValueError(f"expected {annotation.__name__}, got {text!r}") from None
+    if typing.get_origin(annotation) is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return text
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """Preset, then ``--config`` file, then ``--set``, then the dedicated flags: later sources win."""
+    from recgym.agents import GRPOConfig
+
+    data = (GRPOConfig.cpu() if args.preset == "cpu" else GRPOConfig()).to_dict()
+    if args.config:
+        try:
+            data.update(json.loads(Path(args.config).read_text()))
+        except (OSError, json.JSONDecodeError) as err:
+            raise UsageError(f"--config {args.config}: {err}") from None
+    data.update(parse_set(args.set))
+    if args.num_steps is not None:
+        data["num_steps"] = args.num_steps
+    if args.out is not None:
+        data["output_dir"] = args.out
+    if args.model is not None:
+        data["model_name_or_path"] = None if args.model == TINY_MODEL else args.model
+    try:
+        return GRPOConfig.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from recgym.agents import GRPOAgent
+
+    config = build_config(args)
+    venv, _ = _make_vec(args, config.num_envs)
+    model, tokenizer = load_policy(args.model) if args.model is not None else (None, None)
+    agent = GRPOAgent(config, model, tokenizer)
+    history = agent.train(venv, resume=args.resume or None)
+    final = Path(config.output_dir) / "final"
+    agent.save(final)
+    last = history[-1] if history else {}
+    summary = {k: round(v, 4) for k, v in last.items() if isinstance(v, float)}
+    print(f"trained {agent.step} steps; last step: {summary}")
+    print(f"metrics: {Path(config.output_dir) / 'metrics.jsonl'}\nfinal agent: {final}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- plot and models
+def cmd_plot(args: argparse.Namespace) -> int:
+    from recgym.report import plot_learning_curve
+
+    if args.window < 1:
+        raise UsageError(f"--window must be >= 1, got {args.window}")
+    try:
+        print(plot_learning_curve(args.run_dir, args.out, window=args.window))
+    except ValueError as err:  # an empty metrics.jsonl
+        raise UsageError(str(err)) from None
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    model, _ = load_policy(args.model)
+    where = "in memory (test model, not cached)" if args.model == TINY_MODEL else model.name_or_path
+    num_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {args.model or 'default (SmolLM2-135M-Instruct)'}\nlocation: {where}\nparameters: {num_params:,}")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recgym", description="Evaluate agents, train GRPO (Rec-R1), plot a run, fetch the default policy.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,plot,models}")
+    model_help = (f"policy: a local folder or Hub id; default: offline SmolLM2-135M-Instruct "
+                  f"('{TINY_MODEL}': a random test model, for smoke runs only)")
+
+    def env_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--env", required=True, help="env id, e.g. RecR1/Shop-BM25-v0")
+        p.add_argument("--reward", choices=("recr1", "plain", "expand"), help="reward preset (env default: recr1)")
+        p.add_argument("--env-kwargs", help='extra env arguments as JSON, e.g. \'{"k": 1000}\'')
+        p.add_argument("--model", help=model_help)
+
+    ev = sub.add_parser("eval", help="evaluate agents on a split; prints a table, writes JSON")
+    env_options(ev)
+    ev.add_argument("--agent", nargs="+", action="extend", required=True, metavar="AGENT",
+                    help=f"one or more of {', '.join(AGENTS)}; one table row each")
+    ev.add_argument("--split", default="test")
+    ev.add_argument("--max-examples", type=int, help="evaluate the first N examples only")
+    ev.add_argument("--num-envs", type=int, default=32, help="examples per batch (one batched retrieval each)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the random agent")
+    ev.add_argument("--out", help="write means and per-example records to this JSON file")
+    ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("train", help="train a GRPO agent (Rec-R1); writes metrics.jsonl, checkpoints, OUT/final")
+    env_options(tr)
+    tr.add_argument("--preset", choices=PRESETS, default="cpu",
+                    help="starting config: 'cpu' (GRPOConfig.cpu(), minutes on 2 cores) or 'paper' (Rec-R1's)")
+    tr.add_argument("--config", help="JSON file of GRPOConfig fields, applied over the preset")
+    tr.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                    help="override GRPOConfig fields, e.g. --set learning_rate=1e-5 lora_r=16")
+    tr.add_argument("--num-steps", type=int, help="training steps (config num_steps)")
+    tr.add_argument("--out", help="run folder (config output_dir)")
+    tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
+    tr.set_defaults(func=cmd_train)
+
+    pl = sub.add_parser("plot", help="draw a run's learning curve from RUN_DIR/metrics.jsonl to a PNG")
+    pl.add_argument("run_dir", help="the run folder of `recgym train`")
+    pl.add_argument("--out", help="PNG path (default RUN_DIR/learning_curve.png)")
+    pl.add_argument("--window", type=int, default=10, help="steps in the rolling mean")
+    pl.set_defaults(func=cmd_plot)
+
+    mo = sub.add_parser("models", help="load (converting once) the policy model; print where it is and its size")
+    mo.add_argument("--model", help=model_help)
+    mo.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from recgym.envs import DatasetNotFoundError
+
+    try:
+        return args.func(args)
+    except UsageError as err:
+        parser.exit(2, f"recgym {args.command}: error: {err}\n")
+    except (DatasetNotFoundError, FileNotFoundError) as err:
+        # expected failures (real data not downloaded, a run folder without metrics): the message, not a traceback
+        parser.exit(1, f"recgym {args.command}: error: {err}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

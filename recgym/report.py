@@ -1,0 +1,136 @@
+"""Presenting results: the comparison table of ``evaluate`` outputs and the learning curve of a GRPO run.
+
+Shared by the ``recgym`` CLI and the demo script, so a number looks the same wherever it is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+COLUMNS: dict[str, str] = {
+    "ndcg@10": "NDCG@10",
+    "ndcg@100": "NDCG@100",
+    "recall@10": "Recall@10",
+    "recall@100": "Recall@100",
+    "format_ok": "format-ok",
+    "reward": "reward",
+}
+"""Result key -> column header, in the default column order (the means ``recgym.agents.evaluate`` returns)."""
+
+METRICS_FILE = "metrics.jsonl"  # what GRPOAgent.train writes, one JSON record per step
+MISSING = "-"
+
+
+def results_table(
+    rows: Mapping[str, Mapping[str, Any]],
+    columns: Sequence[str] = tuple(COLUMNS),
+    markdown: bool = False,
+    digits: int = 4,
+) -> str:
+    """One row per agent (``rows``: name -> an ``evaluate`` result or any dict of numbers), one column per key.
+
+    Numbers are right-aligned with ``digits`` decimals so agents compare at a glance; a key a row lacks shows ``-``
+    (a preset without a format flag, a partial run) rather than failing. ``markdown=True`` gives a GitHub table for
+    reports and READMEs.
+    """
+    header = ["agent", *(COLUMNS.get(c, c) for c in columns)]
+    body = [[str(name), *(_cell(values.get(c), digits) for c in columns)] for name, values in rows.items()]
+    if markdown:
+        lines = [header, ["---", *("---:" for _ in columns)], *body]
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def fmt(line: list[str]) -> str:
+        return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+
+    return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *(fmt(line) for line in body)])
+
+
+def _cell(value: Any, digits: int) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The step records of a run's ``metrics.jsonl``; a clear error when there is nothing to read."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} the output folder of a `recgym train` run?")
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not records:
+        raise ValueError(f"{path} is empty: the run has not finished a training step yet")
+    return records
+
+
+def rolling_mean(values: Sequence[float], window: int) -> list[float]:
+    """Trailing mean over the last ``window`` values (fewer at the start), so the smoothed curve starts at step 1."""
+    out, total = [], 0.0
+    for i, value in enumerate(values):
+        total += value
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_learning_curve(
+    run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, window: int = 10
+) -> Path:
+    """Draw a GRPO run's learning curve from ``run_dir/metrics.jsonl`` to a PNG (default: ``learning_curve.png`` in
+    ``run_dir``).
+
+    Top panel: the mean training reward of each step (noisy: one step is a few groups) with its rolling mean over
+    ``window`` steps, and the validation reward where it was logged. Bottom panel (only when validation ran):
+    the validation ranking metrics, which show whether reward gains are ranking gains or format gains.
+    Returns the PNG's path.
+    """
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state, renders with Agg
+    from matplotlib.ticker import MaxNLocator
+
+    records = read_metrics(run_dir)
+    train = [(r["step"], r["reward_mean"]) for r in records if "reward_mean" in r]
+    val_keys = [k for k in ("val/ndcg@10", "val/ndcg@100", "val/recall@100") if any(k in r for r in records)]
+    has_val = any("val/reward" in r for r in records) or bool(val_keys)
+
+    fig = Figure(figsize=(8, 6.5 if has_val else 4), layout="constrained")
+    axes = fig.subplots(2 if has_val else 1, 1, sharex=True, squeeze=False)[:, 0]
+    ax = axes[0]
+    if train:
+        steps, rewards = zip(*train)
+        ax.plot(steps, rewards, color="tab:blue", alpha=0.3, linewidth=1, label="reward (step mean)")
+        ax.plot(steps, rolling_mean(rewards, window), color="tab:blue", linewidth=2, label=f"rolling mean ({window})")
+    _plot_logged(ax, records, "val/reward", "val reward", color="tab:orange")
+    ax.set_ylabel("reward")
+    ax.set_title(f"GRPO learning curve: {Path(run_dir).resolve().name}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    if has_val:
+        for key in val_keys:
+            _plot_logged(axes[1], records, key, key)
+        axes[1].set_ylabel("validation metric")
+        axes[1].grid(alpha=0.3)
+        axes[1].legend(loc="best", fontsize="small")
+    axes[-1].set_xlabel("training step")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+
+    path = Path(out) if out is not None else Path(run_dir) / "learning_curve.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _plot_logged(ax: Any, records: list[dict[str, Any]], key: str, label: str, **style: Any) -> None:
+    points = [(r["step"], r[key]) for r in records if key in r]
+    if points:
+        steps, values = zip(*points)
+        ax.plot(steps, values, marker="o", linewidth=1.5, label=label, **style)

@@ -1,0 +1,166 @@
+"""The ``recgym`` command line (in-process through ``main``) and the report helpers it prints with."""
+
+import json
+
+import gymnasium as gym
+import pytest
+
+import recgym  # noqa: F401  (registers the ids)
+from recgym.agents import PseudoRelevanceFeedbackAgent, RandomAgent, RawQueryAgent, evaluate
+from recgym.cli import main, parse_set
+from recgym.report import plot_learning_curve, results_table, rolling_mean
+
+ENV = "RecR1/Shop-BM25-v0"
+SMALL_SHOP = {"num_products": 400, "num_queries": 200}
+ENV_KWARGS = json.dumps({"dataset_kwargs": SMALL_SHOP})
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# two steps of 4 completions x 8 tokens from the tiny random model, with validation each step so the plot has some
+TINY_TRAIN = ["--model", "tiny", "--env-kwargs", ENV_KWARGS, "--set", "num_generations=4", "micro_batch_size=4",
+              "max_new_tokens=8", "eval_every=1", "eval_max_examples=4", "save_every=0"]
+
+
+def usage_error(capsys, argv: list[str]) -> str:
+    """Run ``argv``, expect exit status 2, return what was printed to stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_eval_json_equals_evaluate(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    argv = ["eval", "--env", ENV, "--env-kwargs", ENV_KWARGS, "--agent", "raw", "random", "--agent", "prf",
+            "--num-envs", "16", "--out", str(out)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    for text in ("NDCG@10", "Recall@100", "format-ok", "raw", "random", "prf", str(out)):
+        assert text in table
+    saved = json.loads(out.read_text())
+    assert saved["env"] == ENV and saved["split"] == "test" and saved["reward"] == "recr1"
+    assert list(saved["agents"]) == ["raw", "random", "prf"]
+
+    venv = gym.make_vec(ENV, num_envs=16, dataset_kwargs=SMALL_SHOP)
+    expected = {
+        "raw": evaluate(RawQueryAgent(), venv, "test"),
+        "random": evaluate(RandomAgent(venv.single_action_space, seed=0), venv, "test"),
+        "prf": evaluate(PseudoRelevanceFeedbackAgent(venv), venv, "test"),
+    }
+    for name, result in expected.items():
+        assert saved["agents"][name] == json.loads(json.dumps(result)), name
+    assert saved["agents"]["raw"]["reward"] > saved["agents"]["random"]["reward"]
+
+
+def test_eval_reward_preset_and_max_examples(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    argv = ["eval", "--env", ENV, "--env-kwargs", ENV_KWARGS, "--agent", "raw", "--reward", "expand",
+            "--max-examples", "5", "--split", "val", "--out", str(out)]
+    assert main(argv) == 0
+    saved = json.loads(out.read_text())
+    raw = saved["agents"]["raw"]
+    assert saved["reward"] == "expand" and raw["num_examples"] == 5 and raw["split"] == "val"
+    assert [r["action"] for r in raw["records"]] == [""] * 5  # expand's raw action: the env adds the query
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli-train") / "run"
+    assert main(["train", "--env", ENV, "--num-steps", "2", "--out", str(out), *TINY_TRAIN]) == 0
+    return out
+
+
+def test_train_writes_metrics_checkpoint_and_final(trained_run, capsys):
+    records = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2] and all("val/reward" in r for r in records)
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["num_generations"] == 4 and config["max_new_tokens"] == 8 and config["model_name_or_path"] is None
+    assert (trained_run / "final" / "agent.json").is_file()
+    assert (trained_run / "checkpoints" / "step-000002").is_dir()
+    # --resume continues from the step-2 checkpoint instead of starting again
+    assert main(["train", "--env", ENV, "--num-steps", "3", "--out", str(trained_run), "--resume", *TINY_TRAIN]) == 0
+    records = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]
+
+
+def test_eval_trained_grpo_agent(trained_run, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    spec = f"grpo:{trained_run / 'final'}"
+    argv = ["eval", "--env", ENV, "--env-kwargs", ENV_KWARGS, "--agent", "raw", spec, "--max-examples", "8",
+            "--num-envs", "8", "--out", str(out)]
+    assert main(argv) == 0
+    result = json.loads(out.read_text())["agents"][spec]
+    assert result["num_examples"] == 8 and -2.0 <= result["reward"] <= 1.1
+    assert spec in capsys.readouterr().out
+
+
+def test_plot_writes_png(trained_run, tmp_path, capsys):
+    target = tmp_path / "curve.png"
+    assert main(["plot", str(trained_run), "--out", str(target)]) == 0
+    data = target.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    assert str(target) in capsys.readouterr().out
+    assert main(["plot", str(trained_run)]) == 0  # default path inside the run
+    assert (trained_run / "learning_curve.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_plot_without_validation_and_errors(tmp_path, capsys):
+    lines = [json.dumps({"step": s, "reward_mean": 0.1 * s}) for s in range(1, 31)]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    assert plot_learning_curve(tmp_path, window=5).read_bytes().startswith(PNG_MAGIC)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit) as exc:
+        main(["plot", str(empty)])
+    assert exc.value.code == 1 and "metrics.jsonl not found" in capsys.readouterr().err
+    (empty / "metrics.jsonl").write_text("\n")
+    assert "is empty" in usage_error(capsys, ["plot", str(empty)])
+
+
+def test_models_tiny(capsys):
+    assert main(["models", "--model", "tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters: 20,544" in out and "in memory" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["eval", "--env", "RecR1/Nope-v0", "--agent", "raw"], "unknown env id 'RecR1/Nope-v0'"),
+        (["eval", "--env", ENV, "--agent", "raw", "bogus"], "unknown agent 'bogus'"),
+        (["eval", "--env", ENV, "--agent", "grpo"], "unknown agent 'grpo'"),
+        (["eval", "--env", ENV, "--agent", "grpo:/no/such/dir", "--env-kwargs", ENV_KWARGS], "is not a folder"),
+        (["eval", "--env", ENV, "--agent", "raw", "--env-kwargs", "{oops"], "not valid JSON"),
+        (["eval", "--env", ENV, "--agent", "raw", "--env-kwargs", '{"reward": "plain"}', "--reward", "recr1"],
+         "contradicts"),
+        (["eval", "--env", ENV, "--agent", "raw", "--env-kwargs", ENV_KWARGS, "--split", "nope"], "--split nope"),
+        (["train", "--env", ENV, "--set", "learning_rat=1e-5"], "no such GRPOConfig field; known:"),
+        (["train", "--env", ENV, "--set", "num_steps=ten"], "expected int, got 'ten'"),
+        (["train", "--env", ENV, "--set", "num_steps"], "takes key=value"),
+        (["train", "--env", ENV, "--set", "num_generations=1"], "num_generations >= 2"),
+        (["train", "--env", ENV, "--config", "/no/such.json"], "--config /no/such.json"),
+    ],
+)
+def test_bad_arguments_fail_clearly(capsys, argv, message):
+    assert message in usage_error(capsys, argv)
+
+
+def test_argparse_level_errors(capsys):
+    assert "invalid choice" in usage_error(capsys, ["eval", "--env", ENV, "--agent", "raw", "--reward", "nope"])
+    assert "required" in usage_error(capsys, ["eval", "--env", ENV])
+
+
+def test_parse_set_converts_to_field_types():
+    parsed = parse_set(["learning_rate=1e-5", "eval_max_examples=none", "skip_zero_std_groups=false",
+                        "lora_target_modules=q_proj, v_proj", "model_name_or_path=Qwen/Qwen2.5-0.5B-Instruct"])
+    assert parsed == {"learning_rate": 1e-5, "eval_max_examples": None, "skip_zero_std_groups": False,
+                      "lora_target_modules": ("q_proj", "v_proj"), "model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct"}
+
+
+def test_results_table_plain_and_markdown():
+    rows = {"raw": {"ndcg@10": 0.21994, "reward": 0.35, "records": []}, "long-agent-name": {"ndcg@10": 0.5}}
+    text = results_table(rows, columns=("ndcg@10", "reward"))
+    lines = text.splitlines()
+    assert lines[0].split() == ["agent", "NDCG@10", "reward"] and len({len(line) for line in lines}) == 1
+    assert "0.2199" in lines[2] and lines[3].rstrip().endswith("-")
+    md = results_table(rows, columns=("ndcg@10",), markdown=True).splitlines()
+    assert md[0] == "| agent | NDCG@10 |" and md[1] == "| --- | ---: |" and md[2] == "| raw | 0.2199 |"
+    assert rolling_mean([1.0, 3.0, 5.0], 2) == [1.0, 2.0, 4.0]
