@@ -62,13 +62,14 @@ class TaskScorer:
         return self.prompt.raw_query(example, self.dataset.catalog)
 
     def reset_info(self, example: Example, split: str, index: int) -> dict:
+        raw = self.raw_query(example)
         return {
             "example_id": example.example_id,
             "split": split,
             "index": index,
             "num_relevant": len(self._relevant(example)[0]),
-            "raw_query": self.raw_query(example),
-            "raw_action": self.preset.raw_action(self.raw_query(example)),
+            "raw_query": raw,
+            "raw_action": self.preset.raw_action(raw),
         }
 
     def _search(self, queries: list[str], examples: Sequence[Example]) -> np.ndarray:
