@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from recgym.envs.vector_env import unbatch_infos
+
 # Info keys averaged by evaluate() (whichever the env reports), plus the reward itself.
 METRIC_KEYS: tuple[str, ...] = ("ndcg@10", "ndcg@100", "recall@10", "recall@100", "format_ok")
 AGENT_FILE = "agent.json"
@@ -66,24 +68,6 @@ def load_agent(directory: str | os.PathLike[str], **kwargs: Any) -> Agent:
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
-def unbatch_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
-    """Gymnasium vector infos (dict of arrays, ``_key`` masks) -> one plain dict per sub-env."""
-    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
-    for key, values in infos.items():
-        if key.startswith("_"):
-            continue
-        present = infos.get(f"_{key}")
-        nested = unbatch_infos(values, num_envs) if isinstance(values, dict) else None
-        for i in range(num_envs):
-            if present is None or present[i]:
-                out[i][key] = nested[i] if nested is not None else _plain(values[i])
-    return out
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _is_vector(env: Any) -> bool:
     return isinstance(env, gym.vector.VectorEnv)
 

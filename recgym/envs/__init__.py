@@ -5,7 +5,7 @@ from recgym.envs.registration import register_envs, registered_ids
 from recgym.envs.scoring import TaskScorer
 from recgym.envs.tasks import ProductSearchEnv, SequentialRecEnv
 from recgym.envs.text_env import RecTextEnv
-from recgym.envs.vector_env import RecTextVectorEnv
+from recgym.envs.vector_env import RecTextVectorEnv, unbatch_infos
 
 __all__ = [
     "DatasetNotFoundError",
@@ -20,4 +20,5 @@ __all__ = [
     "make_vector_env",
     "register_envs",
     "registered_ids",
+    "unbatch_infos",
 ]

@@ -133,4 +133,9 @@ class TaskScorer:
 
 def row(infos: dict[str, np.ndarray], i: int) -> dict:
     """The info dict of item ``i`` of columnar infos, with plain Python values."""
-    return {key: value[i].item() if isinstance(value[i], np.generic) else value[i] for key, value in infos.items()}
+    return {key: plain(value[i]) for key, value in infos.items()}
+
+
+def plain(value: object) -> object:
+    """A NumPy scalar as the Python value (what info dicts hold); anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -9,6 +9,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from recgym.data.types import Example
+from recgym.envs.scoring import plain
 from recgym.envs.text_env import RecTextEnv, _select
 
 
@@ -131,3 +132,17 @@ def _scatter(infos: dict, columns: dict[str, np.ndarray], rows: list[int], n: in
             infos["_" + key] = np.zeros(n, dtype=bool)
         infos[key][rows] = column
         infos["_" + key][rows] = True
+
+
+def unbatch_infos(infos: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
+    """Gymnasium vector infos (dict of arrays, ``_key`` masks) -> one plain dict per sub-env."""
+    out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
+    for key, values in infos.items():
+        if key.startswith("_"):
+            continue
+        present = infos.get(f"_{key}")
+        nested = unbatch_infos(values, num_envs) if isinstance(values, dict) else None
+        for i in range(num_envs):
+            if present is None or present[i]:
+                out[i][key] = nested[i] if nested is not None else plain(values[i])
+    return out

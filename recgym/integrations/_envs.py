@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from recgym.envs.scoring import row
 from recgym.envs.text_env import RecTextEnv
-from recgym.envs.vector_env import RecTextVectorEnv
+from recgym.envs.vector_env import RecTextVectorEnv, unbatch_infos
 
 
 def base_env(env: Any, env_kwargs: Mapping[str, Any] | None = None) -> RecTextEnv:
@@ -76,10 +75,9 @@ class BatchScorer:
                             "(other dataset_kwargs or data files?)"
                         )
             _, batch_rewards, _, _, step_infos = venv.step([str(texts[i]) for i in rows])
-            columns = {k: v for k, v in step_infos.items() if not k.startswith("_")}
-            for j, i in enumerate(rows):
+            for j, (i, info) in enumerate(zip(rows, unbatch_infos(step_infos, len(rows)))):
                 rewards[i] = float(batch_rewards[j])
-                infos[i] = row(columns, j)
+                infos[i] = info
         return rewards, infos
 
 
