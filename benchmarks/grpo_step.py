@@ -193,7 +193,7 @@ def make_venv(settings: Settings):
 def run_recgym(settings: Settings, conn) -> None:
     import torch
 
-    from recgym.agents.grpo import checkpoint as ckpt
+    from recgym.agents import checkpoint as ckpt
     from recgym.agents.grpo.config import GRPOConfig
     from recgym.agents.grpo.trainer import GRPOAgent
     from recgym.models import load_default_policy
@@ -325,7 +325,7 @@ def run_trl(settings: Settings, conn) -> None:
     from transformers import AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from recgym.agents.grpo.trainer import _example_order
+    from recgym.agents.policy_trainer import visit_order
     from recgym.models import prepare_tokenizer
 
     timer = PhaseTimer()
@@ -337,7 +337,7 @@ def run_trl(settings: Settings, conn) -> None:
 
     # The examples recgym's trainer visits, in its order (seed, epoch-wise shuffle), as conversational prompts.
     rows = (settings.total_steps + 2) * P
-    indices = [int(_example_order(settings.seed, pos // num_train, num_train)[pos % num_train]) for pos in range(rows)]
+    indices = visit_order(settings.seed, 0, rows, num_train)
     observations = [env.scorer.observation(env.scorer.dataset.split("train")[i]) for i in indices]
     dataset = Dataset.from_dict(
         {"prompt": [[{"role": "user", "content": obs}] for obs in observations], "example_index": indices}

@@ -1,11 +1,13 @@
-"""The ``recgym`` command: evaluate agents, train GRPO, plot a run, fetch the default policy.
+"""The ``recgym`` command: evaluate agents (and probe LLMs), train GRPO or SFT, plot a run, fetch the default policy.
 
-A thin argparse layer over the library (``evaluate``, ``GRPOConfig``/``GRPOAgent``, ``recgym.report``): everything it
-does is one call away in Python too. Usage errors exit with status 2 and one line saying what to change.
+A thin argparse layer over the library (``evaluate``, ``GRPOAgent``/``SFTAgent``, ``recgym.probes``,
+``recgym.report``): everything it does is one call away in Python too. Usage errors exit with status 2 and one line
+saying what to change.
 
     recgym eval --env RecR1/Shop-BM25-v0 --agent raw prf random --out results.json
     recgym train --env RecR1/Shop-BM25-v0 --preset cpu --num-steps 100 --out runs/shop
-    recgym eval --env RecR1/Shop-BM25-v0 --agent raw grpo:runs/shop/final
+    recgym train --algo sft --env RecR1/Shop-BM25-v0 --out runs/shop-sft
+    recgym eval --env RecR1/Shop-BM25-v0 --agent prompt grpo:runs/shop/final sft:runs/shop-sft/final --probe ifeval
     recgym plot runs/shop
     recgym models
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 import typing
@@ -25,8 +28,15 @@ TINY_MODEL = "tiny"
 """``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
 and smoke runs of the plumbing only; it writes nonsense."""
 
-AGENTS = ("raw", "random", "prf", "prompt", "grpo:PATH")
+AGENTS = ("raw", "random", "prf", "prompt", "grpo:PATH", "sft:PATH")
+TRAINED = {"grpo": "GRPOAgent", "sft": "SFTAgent"}
+"""``--agent`` kinds that load a saved trained agent, and its class in ``recgym.agents``."""
+ALGOS = {"grpo": ("GRPOAgent", "GRPOConfig"), "sft": ("SFTAgent", "SFTConfig")}
+"""``train --algo`` -> (agent class, config class) in ``recgym.agents``."""
 PRESETS = ("cpu", "paper")
+COMMAND_MODULES: tuple[str, ...] = ("recgym.bench", "recgym.data.commands")
+"""Modules that add their own sub-commands: each has ``add_parser(subparsers)``, which registers a parser whose
+``func(args) -> int`` runs it (so a topic's command lives beside its code, not in this file)."""
 
 
 class UsageError(Exception):
@@ -82,12 +92,12 @@ def _make_vec(args: argparse.Namespace, num_envs: int) -> tuple[Any, dict[str, A
 
 def _parse_agent(spec: str) -> tuple[str, str | None]:
     kind, _, path = spec.partition(":")
-    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind == "grpo") != bool(path):
-        raise UsageError(f"unknown agent {spec!r}; choose from {', '.join(AGENTS)} (grpo takes the saved folder)")
+    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind in TRAINED) != bool(path):
+        raise UsageError(f"unknown agent {spec!r}; choose from {', '.join(AGENTS)} (grpo/sft take the saved folder)")
     return kind, path or None
 
 
-def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0) -> Any:
+def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0, max_new_tokens: int = 64) -> Any:
     """The agent named by an ``--agent`` value, acting in ``venv``."""
     kind, path = _parse_agent(spec)
     if kind == "raw":
@@ -104,14 +114,16 @@ def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0) ->
         return PseudoRelevanceFeedbackAgent(venv)
     if kind == "prompt":
         from recgym.agents import PromptingAgent
+        from recgym.agents.hf_policy import SamplingConfig
 
-        return PromptingAgent(*load_policy(model))
-    from recgym.agents import GRPOAgent
+        return PromptingAgent(*load_policy(model), sampling=SamplingConfig(max_new_tokens=max_new_tokens))
+    import recgym.agents
 
     if not Path(path).is_dir():
         raise UsageError(f"agent {spec!r}: {path} is not a folder (pass the saved agent, e.g. OUT/final)")
+    cls = getattr(recgym.agents, TRAINED[kind])
     # a LoRA agent needs its base model: --model names it; full fine-tunes are self-contained
-    return GRPOAgent.load(path, *load_policy(model)) if model else GRPOAgent.load(path)
+    return cls.load(path, *load_policy(model)) if model else cls.load(path)
 
 
 # ------------------------------------------------------------------------------------------------------ eval
@@ -131,11 +143,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--split {args.split}: {err}") from None
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        agent = make_agent(spec, venv, args.model, args.seed)
+        agent = make_agent(spec, venv, args.model, args.seed, args.max_new_tokens)
         results[spec] = evaluate(agent, venv, split=args.split, max_examples=args.max_examples)
+        if args.probe:
+            results[spec].update(_probe(args, agent))
     first = next(iter(results.values()))
     print(f"{args.env}  split={args.split}  examples={first['num_examples']}  reward={_preset_name(venv)}")
-    print(results_table(results))
+    print(results_table(results, columns=_columns(args)))
     if args.out:
         record = {"env": args.env, "split": args.split, "reward": _preset_name(venv),
                   "env_kwargs": env_kwargs, "agents": results}
@@ -145,19 +159,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _probe(args: argparse.Namespace, agent: Any) -> dict[str, Any]:
+    """The ``--probe`` results of an LLM agent (the model it acts with); agents without a model get none."""
+    policy = getattr(agent, "policy", None)
+    if policy is None:
+        return {}
+    from recgym.probes import run_probe
+
+    return run_probe(args.probe, policy.model, policy.tokenizer, max_new_tokens=args.probe_max_new_tokens,
+                     max_prompts=args.probe_max_prompts)
+
+
+def _columns(args: argparse.Namespace) -> dict[str, str] | None:
+    """The table's columns: the default ones, plus the probe's when one ran."""
+    if not args.probe:
+        return None
+    from recgym.probes import PROBE_COLUMNS
+    from recgym.report import COLUMNS
+
+    return {**COLUMNS, **PROBE_COLUMNS}
+
+
 def _preset_name(venv: Any) -> str:
     scorer = getattr(venv.unwrapped, "scorer", None)
     return scorer.preset.name if scorer is not None else "?"
 
 
 # ----------------------------------------------------------------------------------------------------- train
-def parse_set(items: Sequence[str]) -> dict[str, Any]:
-    """``--set key=value`` pairs -> GRPOConfig fields, each value converted to its field's type (clear errors for
-    unknown keys and unconvertible values)."""
-    from recgym.agents import GRPOConfig
+def _algo_classes(algo: str) -> tuple[Any, Any]:
+    import recgym.agents
 
-    hints = typing.get_type_hints(GRPOConfig)
-    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+    agent_name, config_name = ALGOS[algo]
+    return getattr(recgym.agents, agent_name), getattr(recgym.agents, config_name)
+
+
+def parse_set(items: Sequence[str], algo: str = "grpo") -> dict[str, Any]:
+    """``--set key=value`` pairs -> the algorithm's config fields, each value converted to its field's type (clear
+    errors for unknown keys and unconvertible values)."""
+    _, config_class = _algo_classes(algo)
+    hints = typing.get_type_hints(config_class)
+    fields = {f.name for f in dataclasses.fields(config_class)}
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -165,7 +206,7 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"--set takes key=value, got {item!r}")
         if key not in fields:
-            raise UsageError(f"--set {key}: no such GRPOConfig field; known: {', '.join(sorted(fields))}")
+            raise UsageError(f"--set {key}: no such {config_class.__name__} field; known: {', '.join(sorted(fields))}")
         try:
             out[key] = _convert(text, hints[key])
         except ValueError as err:
@@ -196,15 +237,18 @@ def _convert(text: str, annotation: Any) -> Any:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Preset, then ``--config`` file, then ``--set``, then the dedicated flags: later sources win."""
-    from recgym.agents import GRPOConfig
-
-    data = (GRPOConfig.cpu() if args.preset == "cpu" else GRPOConfig()).to_dict()
+    _, config_class = _algo_classes(args.algo)
+    data = (config_class.cpu() if args.preset == "cpu" else config_class()).to_dict()
     if args.config:
         try:
             data.update(json.loads(Path(args.config).read_text()))
         except (OSError, json.JSONDecodeError) as err:
             raise UsageError(f"--config {args.config}: {err}") from None
-    data.update(parse_set(args.set))
+    data.update(parse_set(args.set, args.algo))
+    if args.pairs is not None:
+        if args.algo != "sft":
+            raise UsageError("--pairs is for --algo sft (GRPO learns from the env's reward, not from pairs)")
+        data["pairs_file"] = args.pairs
     if args.num_steps is not None:
         data["num_steps"] = args.num_steps
     if args.out is not None:
@@ -212,18 +256,18 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.model is not None:
         data["model_name_or_path"] = None if args.model == TINY_MODEL else args.model
     try:
-        return GRPOConfig.from_dict(data)
+        return config_class.from_dict(data)
     except (TypeError, ValueError) as err:
         raise UsageError(str(err)) from None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from recgym.agents import GRPOAgent
-
+    agent_class, _ = _algo_classes(args.algo)
     config = build_config(args)
-    venv, _ = _make_vec(args, config.num_envs)
+    # GRPO needs one sub-env per completion of a step; SFT only evaluates in the env
+    venv, _ = _make_vec(args, getattr(config, "num_envs", 16))
     model, tokenizer = load_policy(args.model) if args.model is not None else (None, None)
-    agent = GRPOAgent(config, model, tokenizer)
+    agent = agent_class(config, model, tokenizer)
     history = agent.train(venv, resume=args.resume or None)
     final = Path(config.output_dir) / "final"
     agent.save(final)
@@ -258,8 +302,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="recgym", description="Evaluate agents, train GRPO (Rec-R1), plot a run, fetch the default policy.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{eval,train,plot,models}")
+        prog="recgym",
+        description="Evaluate and probe agents, train GRPO (Rec-R1) or SFT, benchmark, plot, fetch models and data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
     model_help = (f"policy: a local folder or Hub id; default: offline SmolLM2-135M-Instruct "
                   f"('{TINY_MODEL}': a random test model, for smoke runs only)")
 
@@ -277,16 +323,27 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-examples", type=int, help="evaluate the first N examples only")
     ev.add_argument("--num-envs", type=int, default=32, help="examples per batch (one batched retrieval each)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the random agent")
+    ev.add_argument("--max-new-tokens", type=int, default=64, help="completion cap of the zero-shot LLM ('prompt')")
     ev.add_argument("--out", help="write means and per-example records to this JSON file")
+    ev.add_argument("--probe", choices=("ifeval",),
+                    help="also measure each LLM agent's general ability: 'ifeval' = instruction following "
+                         "(strict/loose accuracy) and perplexity on general English (recgym.probes)")
+    ev.add_argument("--probe-max-new-tokens", type=int, default=256, help="response length cap of the probe")
+    ev.add_argument("--probe-max-prompts", type=int, help="probe only the first N prompts")
     ev.set_defaults(func=cmd_eval)
 
-    tr = sub.add_parser("train", help="train a GRPO agent (Rec-R1); writes metrics.jsonl, checkpoints, OUT/final")
+    tr = sub.add_parser("train", help="train GRPO (Rec-R1) or SFT; writes metrics.jsonl, checkpoints, OUT/final")
     env_options(tr)
+    tr.add_argument("--algo", choices=tuple(ALGOS), default="grpo",
+                    help="grpo: RL on the env's reward (Rec-R1); sft: supervised fine-tuning on pairs")
     tr.add_argument("--preset", choices=PRESETS, default="cpu",
-                    help="starting config: 'cpu' (GRPOConfig.cpu(), minutes on 2 cores) or 'paper' (Rec-R1's)")
-    tr.add_argument("--config", help="JSON file of GRPOConfig fields, applied over the preset")
+                    help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores) or 'paper' (the config's "
+                         "defaults: Rec-R1's for GRPO)")
+    tr.add_argument("--config", help="JSON file of config fields (GRPOConfig / SFTConfig), applied over the preset")
     tr.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                    help="override GRPOConfig fields, e.g. --set learning_rate=1e-5 lora_r=16")
+                    help="override config fields, e.g. --set learning_rate=1e-5 lora_r=16")
+    tr.add_argument("--pairs", help="SFT: JSONL of {prompt|example_id, completion} pairs (default: mined from the "
+                                    "env's training labels)")
     tr.add_argument("--num-steps", type=int, help="training steps (config num_steps)")
     tr.add_argument("--out", help="run folder (config output_dir)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the run folder")
@@ -301,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     mo = sub.add_parser("models", help="load (converting once) the policy model; print where it is and its size")
     mo.add_argument("--model", help=model_help)
     mo.set_defaults(func=cmd_models)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

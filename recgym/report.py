@@ -22,13 +22,13 @@ COLUMNS: dict[str, str] = {
 }
 """Result key -> column header, in the default column order (the means ``recgym.agents.evaluate`` returns)."""
 
-METRICS_FILE = "metrics.jsonl"  # what GRPOAgent.train writes, one JSON record per step
+METRICS_FILE = "metrics.jsonl"  # what PolicyTrainer.train writes (GRPO, SFT), one JSON record per step
 MISSING = "-"
 
 
 def results_table(
     rows: Mapping[str, Mapping[str, Any]],
-    columns: Sequence[str] = tuple(COLUMNS),
+    columns: Sequence[str] | Mapping[str, str] | None = None,
     markdown: bool = False,
     digits: int = 4,
 ) -> str:
@@ -36,9 +36,14 @@ def results_table(
 
     Numbers are right-aligned with ``digits`` decimals so agents compare at a glance; a key a row lacks shows ``-``
     (a preset without a format flag, a partial run) rather than failing. ``markdown=True`` gives a GitHub table for
-    reports and READMEs.
+    reports and READMEs. ``columns``: keys to show (headers from :data:`COLUMNS`), or a key -> header mapping;
+    default :data:`COLUMNS`.
     """
-    header = ["agent", *(COLUMNS.get(c, c) for c in columns)]
+    if columns is None:
+        columns = COLUMNS
+    headers = columns if isinstance(columns, Mapping) else {c: COLUMNS.get(c, c) for c in columns}
+    columns = list(headers)
+    header = ["agent", *headers.values()]
     body = [[str(name), *(_cell(values.get(c), digits) for c in columns)] for name, values in rows.items()]
     if markdown:
         lines = [header, ["---", *("---:" for _ in columns)], *body]

@@ -86,6 +86,11 @@ class RewardPreset:
             return np.where(format_ok, self.format_bonus + metric, self.format_penalty)
         return metric
 
+    def action_for(self, query: str) -> str:
+        """A well-formed action whose text is ``query``: the answer block for ``recr1``, the text itself otherwise
+        (for ``expand`` it is then searched after the raw query). Supervised targets are built with it."""
+        return format_answer(query) if self.name == "recr1" else query
+
     def raw_action(self, raw_query: str) -> str:
         """The action that submits ``raw_query`` unchanged under this preset (what the raw-query baseline plays)."""
         if self.name == "recr1":

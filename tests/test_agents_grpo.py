@@ -13,8 +13,8 @@ import torch
 from test_agents_fake_env import REAL_ENV_IDS, TARGET, KeywordVectorEnv
 
 from recgym.agents import load_agent
+from recgym.agents.checkpoint import latest_checkpoint
 from recgym.agents.grpo import GRPOAgent, GRPOConfig, clipped_policy_loss
-from recgym.agents.grpo.checkpoint import latest_checkpoint
 from recgym.agents.hf_policy import SamplingConfig
 from recgym.models import tiny_policy
 

@@ -164,3 +164,19 @@ def test_results_table_plain_and_markdown():
     md = results_table(rows, columns=("ndcg@10",), markdown=True).splitlines()
     assert md[0] == "| agent | NDCG@10 |" and md[1] == "| --- | ---: |" and md[2] == "| raw | 0.2199 |"
     assert rolling_mean([1.0, 3.0, 5.0], 2) == [1.0, 2.0, 4.0]
+
+
+def test_eval_probe_measures_llm_agents_only(tmp_path, capsys):
+    out = tmp_path / "probe.json"
+    argv = ["eval", "--env", ENV, "--env-kwargs", ENV_KWARGS, "--agent", "raw", "prompt", "--model", "tiny",
+            "--max-examples", "4", "--num-envs", "4", "--max-new-tokens", "4", "--probe", "ifeval",
+            "--probe-max-prompts", "3", "--probe-max-new-tokens", "4", "--out", str(out)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "IF prompt strict" in table and "perplexity" in table
+    agents = json.loads(out.read_text())["agents"]
+    assert "ifeval/prompt_strict" not in agents["raw"]  # no model to probe
+    probe = agents["prompt"]
+    assert probe["ifeval/num_prompts"] == 3 and 0.0 <= probe["ifeval/prompt_loose"] <= 1.0
+    assert probe["ifeval/prompt_strict"] <= probe["ifeval/prompt_loose"] and probe["perplexity"] > 1.0
+    assert all(len(r["action"].split()) <= 4 for r in probe["records"])

@@ -405,3 +405,45 @@ def test_odd_but_readable_and_unreadable_inputs(tmp_path: Path, caplog) -> None:
     pq.write_table(table.set_column(table.schema.get_field_index("query"), "query", nulls), esci / EXAMPLES_FILE)
     _raises(lambda: load_esci(esci, locale="es"), EXAMPLES_FILE, "column 'query' has 1 null values")
     _raises(lambda: load_esci(esci, version="tiny"), "version", exc=ValueError)
+
+
+# ---------------------------------------------------------------- every format: missing column, wrong type, empty
+
+
+def test_esci_products_file_errors(tmp_path: Path) -> None:
+    folder = _esci(tmp_path / "e")
+    products = folder / PRODUCTS_FILE
+    table = pq.read_table(products)
+    pq.write_table(table.drop(["product_title"]), products)
+    _raises(lambda: load_esci(folder), products, "missing column 'product_title'", "'product_id'")
+    pq.write_table(table.set_column(0, "product_id", pa.array(range(table.num_rows))), products)
+    _raises(lambda: load_esci(folder), products, "column 'product_id' must hold strings, got int64")
+    pq.write_table(table.slice(0, 0), products)
+    _raises(lambda: load_esci(folder), products, "file is empty")
+
+
+def test_items_and_users_jsonl_wrong_types_and_empty_files(tmp_path: Path) -> None:
+    folder = _search(tmp_path / "s", [{"qid": "1", "query": "q", "item_id": "a"}], [])
+    _raises(lambda: load_search_jsonl(folder), folder / "items.jsonl", "file is empty")
+    _write_jsonl(folder / "items.jsonl", [{"item_id": "a", "title": 3}])
+    _raises(lambda: load_search_jsonl(folder), folder / "items.jsonl", "line 1", "'title' must be a string")
+
+    _write_jsonl(tmp_path / "items.jsonl", [{"item_id": "a", "title": "A"}])
+    users = tmp_path / "users.jsonl"
+    _write_jsonl(users, [{"user_id": "u", "history": ["a"], "target": ["a"]}])
+    _raises(lambda: load_sequential_jsonl(tmp_path), users, "line 1", "'target' must be a string or integer id")
+    _write_jsonl(users, [{"user_id": True, "history": ["a"], "target": "a"}])
+    _raises(lambda: load_sequential_jsonl(tmp_path), users, "'user_id' must be a string or integer id")
+    _write_jsonl(users, [{"user_id": "u", "history": ["a"], "target": "a", "split": 1}])
+    _raises(lambda: load_sequential_jsonl(tmp_path), users, "'split' must be a string")
+
+
+def test_recbole_item_file_empty_or_headless(tmp_path: Path) -> None:
+    folder = _recbole(tmp_path / "rb")
+    item = folder / "Tiny.item"
+    item.write_text("item_id:token\ttitle:token_seq\n")
+    _raises(lambda: load_recbole(folder), item, "header but no rows")
+    item.write_text("")
+    _raises(lambda: load_recbole(folder), item, "file is empty")
+    item.write_text("item_id:token\ttitle:token_seq\n0\tx\textra\n")
+    _raises(lambda: load_recbole(folder), item, "line 2", "expected 2 tab-separated fields, got 3")

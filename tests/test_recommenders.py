@@ -142,3 +142,17 @@ def test_dense_with_offline_minilm(tmp_path, monkeypatch):
     again.index(CATALOG)  # memory-mapped from the cache
     assert isinstance(again._emb, np.memmap)
     np.testing.assert_array_equal(again.search(["coffee maker"], 3)[0], rec.search(["coffee maker"], 3)[0])
+
+
+@pytest.mark.parametrize("analyzer", ["bm25s", "lucene"])
+@pytest.mark.parametrize("cache", [False, True])
+def test_bm25_first_title_without_words(analyzer, cache, tmp_path, monkeypatch):
+    # bm25s guesses whether token lists are ids or words from the first document; an empty (all-stopword) first
+    # title used to make it renumber the ids, so "mug" found "blue cup". Each query must find its own title.
+    monkeypatch.setenv("RECGYM_CACHE", str(tmp_path))
+    catalog = Catalog(("a", "b", "c"), {"title": ("the", "red mug", "blue cup")})
+    rec = BM25Recommender(analyzer=analyzer, cache=cache)
+    rec.index(catalog)
+    positions, scores = rec.search(["mug", "cup", "the"], 3)
+    assert positions[:, 0].tolist() == [1, 2, PAD]
+    assert np.isfinite(scores[:2, 0]).all() and (positions[:2, 1:] == PAD).all()

@@ -1,4 +1,4 @@
-"""Agents act on recgym envs through the Gymnasium API only: baselines, a frozen LLM, and GRPO training.
+"""Agents act on recgym envs through the Gymnasium API only: baselines, a frozen LLM, GRPO and SFT training.
 
 Names are imported lazily so that the model-free pieces (``RawQueryAgent``, ``evaluate``) do not pull in torch.
 """
@@ -21,6 +21,12 @@ _EXPORTS = {
     "PseudoRelevanceFeedbackAgent": "recgym.agents.prf",
     "GRPOAgent": "recgym.agents.grpo.trainer",
     "GRPOConfig": "recgym.agents.grpo.config",
+    "SFTAgent": "recgym.agents.sft",
+    "SFTConfig": "recgym.agents.sft",
+    "SFTPair": "recgym.agents.sft",
+    "pairs_from_env": "recgym.agents.sft",
+    "load_pairs_jsonl": "recgym.agents.sft",
+    "PolicyTrainingConfig": "recgym.agents.train_config",
 }
 
 __all__ = [
@@ -31,11 +37,17 @@ __all__ = [
     "PromptingAgent",
     "PseudoRelevanceFeedbackAgent",
     "RandomAgent",
+    "PolicyTrainingConfig",
     "RawQueryAgent",
     "Rollout",
+    "SFTAgent",
+    "SFTConfig",
+    "SFTPair",
     "SamplingConfig",
     "evaluate",
     "load_agent",
+    "load_pairs_jsonl",
+    "pairs_from_env",
 ]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from recgym.envs.vector_env import unbatch_infos
 
 # Info keys averaged by evaluate() (whichever the env reports), plus the reward itself.
-METRIC_KEYS: tuple[str, ...] = ("ndcg@10", "ndcg@100", "recall@10", "recall@100", "format_ok")
+METRIC_KEYS: tuple[str, ...] = ("ndcg@10", "ndcg@50", "ndcg@100", "recall@10", "recall@50", "recall@100", "format_ok")
 AGENT_FILE = "agent.json"
 
 
@@ -87,9 +87,9 @@ def evaluate(
     each example is reset again and stepped with its action (reset is deterministic given the index).
 
     Returns:
-        The mean of each metric info key the env reports (``ndcg@10``, ``ndcg@100``, ``recall@10``,
-        ``recall@100``, ``format_ok``) and of ``reward``, plus ``num_examples``, ``split`` and ``records``
-        (per example: ``index``, ``example_id``, ``action``, ``query``, ``reward`` and the metrics).
+        The mean of each metric info key the env reports (``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``,
+        ``recall@50``, ``recall@100``, ``format_ok``) and of ``reward``, plus ``num_examples``, ``split`` and
+        ``records`` (per example: ``index``, ``example_id``, ``action``, ``query``, ``reward`` and the metrics).
     """
     total = env.unwrapped.num_examples(split)
     count = total if max_examples is None else min(total, max_examples)

@@ -143,6 +143,29 @@ class HFPolicy:
         texts = self.tokenizer.batch_decode(visible, skip_special_tokens=True)
         return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, [t.strip() for t in texts])
 
+    def teacher_forced(
+        self, observations: Sequence[str], completions: Sequence[str], max_completion_tokens: int | None = None
+    ) -> Rollout:
+        """Given completions as a :class:`Rollout` (for supervised training): each completion's tokens, cut to
+        ``max_completion_tokens``, then the end-of-turn token, so the model also learns to stop."""
+        if len(observations) != len(completions):
+            raise ValueError(f"{len(observations)} observations but {len(completions)} completions")
+        prompt_ids, prompt_mask = self.encode(observations)
+        eos = self.stop_ids[0]
+        rows = [
+            ids[:max_completion_tokens] + [eos]
+            for ids in self.tokenizer(list(completions), add_special_tokens=False)["input_ids"]
+        ]
+        width = max(len(r) for r in rows)
+        completion_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        completion_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, ids in enumerate(rows):
+            completion_ids[i, : len(ids)] = torch.tensor(ids)
+            completion_mask[i, : len(ids)] = 1
+        device = self.model.device
+        completion_ids, completion_mask = completion_ids.to(device), completion_mask.to(device)
+        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, list(completions))
+
     def completion_mask(self, completion_ids: torch.Tensor) -> torch.Tensor:
         """1 on tokens up to and including the first stop token; what generate() pads after it is masked out
         (pad usually equals eos, so padding cannot be told apart by id)."""

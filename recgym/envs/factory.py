@@ -27,6 +27,7 @@ class RealTask:
     files: str
     name: str
     source: str
+    fetch: str = ""  # dataset name of `recgym data fetch/prepare` that builds this folder
 
 
 REAL_TASKS: dict[str, RealTask] = {
@@ -36,6 +37,7 @@ REAL_TASKS: dict[str, RealTask] = {
         "shopping_queries_dataset_examples.parquet and shopping_queries_dataset_products.parquet",
         "Amazon Shopping Queries (ESCI)",
         "github.com/amazon-science/esci-data (shopping_queries_dataset/, Git LFS) or the Hub dataset tasksource/esci",
+        "esci",
     ),
     "c4": RealTask(
         "load_search_jsonl",
@@ -43,6 +45,7 @@ REAL_TASKS: dict[str, RealTask] = {
         "queries.jsonl ({qid, query, item_id}) and items.jsonl ({item_id, title})",
         "Amazon-C4",
         "the Hub dataset McAuley-Lab/Amazon-C4",
+        "amazon-c4",
     ),
     "seqrec": RealTask(
         "load_sequential",
@@ -50,6 +53,7 @@ REAL_TASKS: dict[str, RealTask] = {
         "users.jsonl ({user_id, split, history, target}) and items.jsonl, or RecBole .item/.inter files",
         "sequential recommendation (Amazon Reviews 2023 / RecBole)",
         "the Hub dataset McAuley-Lab/Amazon-Reviews-2023 (0core_timestamp_w_his_* and raw_meta_*)",
+        "amazon-reviews-2023",
     ),
 }
 SYNTHETIC_TASKS: dict[str, str] = {"shop": "make_shop", "shopseq": "make_shop_sequential"}
@@ -61,18 +65,39 @@ TASK_BM25_DEFAULTS: dict[str, dict[str, Any]] = {task: PYSERINI_BM25 for task in
 tokenizer. They apply unless the caller's BM25 kwargs name an ``analyzer`` (then BM25Recommender's defaults do)."""
 
 
-def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str) -> Path:
+def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str, subdir: str | None = None) -> Path:
     spec = REAL_TASKS[task]
     path = Path(data_dir).expanduser() if data_dir is not None else data_cache_dir(spec.cache_name)
+    path = path / subdir if subdir else path
     if not path.is_dir():
         where = "the data_dir you passed" if data_dir is not None else "the recgym data cache"
+        home = path if data_dir is None else data_cache_dir(spec.cache_name) / (subdir or "")
+        flags = f" --category {subdir}" if subdir else ""
         raise DatasetNotFoundError(
             f"{env_id or task} uses real {spec.name} data only, and {where} ({path}) does not exist. "
-            f"Put {spec.files} in {data_cache_dir(spec.cache_name)} or pass data_dir=... "
+            f"`recgym data fetch {spec.fetch}{flags}` then `recgym data prepare {spec.fetch}{flags}` build it, or "
+            f"put {spec.files} in {home} or pass data_dir=... "
             f"(source: {spec.source}). For an offline env on the seeded synthetic shop use "
             f"'RecR1/Shop-BM25-v0' or 'RecR1/ShopSeq-BM25-v0'."
         )
     return path
+
+
+def _category_kwargs(
+    task: str, category: str, kwargs: dict[str, Any], env_id: str
+) -> tuple[str | None, dict[str, Any]]:
+    """``category=``, the paper's per-domain setting: ESCI filters its catalog and queries by product category;
+    prepared sequential data holds one folder per category. Returns (sub-folder, dataset kwargs)."""
+    if task == "esci":
+        if kwargs.get("categories") not in (None, [category], (category,)):
+            raise ValueError(f"category={category!r} contradicts dataset_kwargs categories={kwargs['categories']!r}")
+        return None, {**kwargs, "categories": [category]}
+    if task == "seqrec":
+        return category, kwargs
+    raise ValueError(
+        f"{env_id or task} takes no category=: ESCI and SeqRec ids do. For one Amazon-C4 domain run "
+        f"`recgym data prepare amazon-c4 --category {category} --out DIR` and pass data_dir=DIR"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -91,11 +116,21 @@ def _make_synthetic(task: str, kwargs_json: str) -> TaskDataset:
 
 
 def load_task_dataset(
-    task: str, data_dir: str | Path | None = None, dataset_kwargs: Mapping[str, Any] | None = None, env_id: str = ""
+    task: str,
+    data_dir: str | Path | None = None,
+    dataset_kwargs: Mapping[str, Any] | None = None,
+    env_id: str = "",
+    category: str | None = None,
 ) -> TaskDataset:
     """The dataset of a registered task. Loads are memoised per process (datasets are immutable), keyed by the
-    folder's contents' modification times so edited files are re-read."""
+    folder's contents' modification times so edited files are re-read. ``category`` selects one Amazon domain of
+    the real data (see ``recgym data prepare``)."""
     kwargs = dict(dataset_kwargs or {})
+    subdir = None
+    if category is not None:
+        if task not in REAL_TASKS:
+            raise ValueError(f"{env_id or task} takes no category= (it is not a real-data task)")
+        subdir, kwargs = _category_kwargs(task, category, kwargs, env_id)
     if task in SYNTHETIC_TASKS:
         if data_dir is not None:
             raise ValueError(
@@ -105,7 +140,7 @@ def load_task_dataset(
         return _make_synthetic(task, json.dumps(kwargs, sort_keys=True))
     if task not in REAL_TASKS:
         raise ValueError(f"unknown task {task!r}; known: {sorted([*SYNTHETIC_TASKS, *REAL_TASKS])}")
-    path = _resolve_real_dir(task, data_dir, env_id)
+    path = _resolve_real_dir(task, data_dir, env_id, subdir)
     stamp = max((p.stat().st_mtime_ns for p in path.iterdir()), default=0)
     return _load_cached(task, str(path.resolve()), json.dumps(kwargs, sort_keys=True), stamp)
 
@@ -157,19 +192,22 @@ def make_env(
     dataset_kwargs: Mapping[str, Any] | None = None,
     recommender_kwargs: Mapping[str, Any] | None = None,
     env_id: str = "",
+    category: str | None = None,
     **env_kwargs: Any,
 ):
     """Entry point of every registered id: dataset + indexed recommender -> the task's env class.
 
     ``env_kwargs`` go to :class:`RecTextEnv` (``split``, ``reward``, ``metric``, ``k``, ``prompt``,
     ``exclude_history``, ``render_mode``). ``dataset`` short-circuits loading (a user's own TaskDataset).
+    ``category`` (real-data ids) picks one Amazon domain: ``category="Video_Games"`` is ESCI's
+    ``dataset_kwargs={"categories": ["Video_Games"]}`` and SeqRec's ``<data_dir>/Video_Games`` folder.
     """
     from recgym.envs.tasks import env_class_for
 
     if dataset is None:
-        dataset = load_task_dataset(task, data_dir, dataset_kwargs, env_id)
-    elif data_dir is not None or dataset_kwargs:
-        raise ValueError("pass either dataset or data_dir/dataset_kwargs, not both")
+        dataset = load_task_dataset(task, data_dir, dataset_kwargs, env_id, category)
+    elif data_dir is not None or dataset_kwargs or category is not None:
+        raise ValueError("pass either dataset or data_dir/dataset_kwargs/category, not both")
     rec = make_recommender(recommender, task_recommender_kwargs(task, recommender, recommender_kwargs))
     rec.index(dataset.catalog)
     return env_class_for(dataset)(dataset, rec, **env_kwargs)

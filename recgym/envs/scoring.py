@@ -15,8 +15,9 @@ from recgym.prompts import PromptTemplate, default_template
 from recgym.recommenders.base import PAD, Recommender
 from recgym.rewards import RewardPreset, get_preset
 
-INFO_KS: tuple[int, ...] = (10, 100)
-"""Cutoffs always reported in ``info`` (``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100``)."""
+INFO_KS: tuple[int, ...] = (10, 50, 100)
+"""Cutoffs always reported in ``info`` (``ndcg@K`` and ``recall@K`` for each): the paper's tables use @10/@50
+(sequential) and @100 (search)."""
 
 
 class TaskScorer:

@@ -75,8 +75,9 @@ class RecTextEnv(gym.Env[str, str]):
     ## Info
     ``reset``: ``example_id``, ``split``, ``index``, ``num_relevant``, ``raw_query`` (the request, or the latest
     history titles), ``raw_action`` (the action that submits the raw query unchanged under this preset).
-    ``step``: ``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100`` (and the reward's ``metric@k``),
-    ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``, ``num_relevant``.
+    ``step``: ``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``, ``recall@50``, ``recall@100`` (and the
+    reward's ``metric@k``), ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``,
+    ``num_relevant``.
 
     ## Arguments
     ``dataset`` (TaskDataset), ``recommender`` (indexed Recommender), ``split`` ("train"), ``reward`` ("recr1"),

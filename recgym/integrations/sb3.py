@@ -375,8 +375,8 @@ def evaluate_policy_on_split(
 ) -> dict[str, Any]:
     """Run ``predict(obs) -> action`` once on every example of ``split`` (e.g.
     ``lambda o: model.predict(o, deterministic=True)[0]``). Returns the mean ``reward`` and the mean of each metric
-    the env reports (``ndcg@10``, ``ndcg@100``, ``recall@10``, ``recall@100``), ``num_examples`` and the count of
-    each ``operator`` chosen (Discrete wrappers)."""
+    the env reports (``ndcg@K`` and ``recall@K`` at 10, 50, 100), ``num_examples`` and the count of each
+    ``operator`` chosen (Discrete wrappers)."""
     from recgym.agents.base import METRIC_KEYS
 
     n = env.unwrapped.num_examples(split)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
 
@@ -126,6 +128,7 @@ class BM25Recommender:
             "analyzer": self.analyzer,
             "lucene_norms": self.lucene_norms,
             "bm25s": bm25s.__version__,
+            "format": 2,  # 2: token ids indexed with their vocabulary (indexes of format 1 broke on an empty 1st title)
         }
 
     def _new_tokenizer(self) -> Tokenizer:
@@ -138,13 +141,16 @@ class BM25Recommender:
         ids = tokenizer.tokenize(texts, update_vocab=True, return_as="ids", show_progress=False)
         # bm25s's Tokenizer gives a document with no words an empty-string token; it must count as length 0 (as in
         # Lucene and bm25s.tokenize), or it shifts the average document length and every score
-        empty = tokenizer.get_vocab_dict().get("")
-        ids = [[t for t in doc if t != empty] for doc in ids]
+        vocab = tokenizer.get_vocab_dict()
+        empty = vocab.get("")
+        ids = [[t for t in doc if t != empty] if empty in doc else doc for doc in ids]
         if self.lucene_norms:
             retriever = _LuceneNormsBM25(k1=self.k1, b=self.b, dtype="float64")
         else:
             retriever = bm25s.BM25(k1=self.k1, b=self.b)
-        retriever.index(ids, show_progress=False)
+        # ids with their vocabulary: given bare id lists, bm25s guesses their kind from the first document, and an
+        # empty first document made it read the ids as words and renumber them, so queries hit the wrong terms
+        retriever.index((ids, dict(vocab)), show_progress=False)
         if out is not None:
             retriever.save(str(out), show_progress=False)
             tokenizer.save_vocab(str(out))
@@ -191,20 +197,47 @@ class BM25Recommender:
         if not rows or self._num_docs == 0:
             return positions, scores
         k_eff = min(k, self._num_docs)
-        depth = min(2 * k_eff, self._num_docs) if self.pyserini_order else k_eff  # room for ties at the cut
-        docs, doc_scores = self._retriever.retrieve(  # type: ignore[union-attr]
-            [token_ids[i] for i in rows], k=depth, show_progress=False, n_threads=self.n_threads
-        )
-        doc_scores = doc_scores.astype(np.float32)  # (lucene_norms sums in float64; Lucene returns floats)
+        queries = [token_ids[i] for i in rows]
         if self.pyserini_order:
-            docs, doc_scores = self._pyserini_order(docs, doc_scores, k_eff)
-        # BM25 ranks only items sharing a term with the query; zero-score fillers are not results
-        matched = doc_scores > 0
-        positions[rows, :k_eff] = np.where(matched, docs, PAD)
-        scores[rows, :k_eff] = np.where(matched, doc_scores, -np.inf)
+            top, top_scores = self._top_k_by_id(queries, k_eff)
+        else:  # bm25s's own top-k: its order among equal scores is the one recgym's reference numbers were taken with
+            top, top_scores = self._retriever.retrieve(  # type: ignore[union-attr]
+                queries, k=k_eff, show_progress=False, n_threads=self.n_threads
+            )
+            top_scores = top_scores.astype(np.float32)  # (lucene_norms sums in float64; Lucene returns floats)
+            # BM25 ranks only items sharing a term with the query; zero-score fillers are not results
+            top, top_scores = np.where(top_scores > 0, top, PAD), np.where(top_scores > 0, top_scores, -np.inf)
+        positions[rows, :k_eff] = top
+        scores[rows, :k_eff] = top_scores
         return positions, scores
 
-    def _pyserini_order(self, docs: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The top ``k`` by score, ties by item id: pyserini's order (Anserini sorts hits by score, then docid)."""
-        top = np.lexsort((self._id_rank[docs], -scores), axis=-1)[:, :k]
-        return np.take_along_axis(docs, top, -1), np.take_along_axis(scores, top, -1)
+    def _top_k_by_id(self, queries: list[list[int]], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's ``k`` best items with a score > 0 (``PAD`` / ``-inf`` after them), ties by item id: pyserini's
+        order (Anserini sorts hits by score, then docid).
+
+        The scores are bm25s's (``get_scores_from_ids``: its sums, in its dtype, rounded to float32 as Lucene returns
+        them); the selection is ours, over the matched items only, and keeps the k-th score's whole tie group so the
+        item ids decide the cut. bm25s's ``retrieve`` partitions all N scores, nearly all zero, where numpy's
+        introselect is slow (at 1M items ~20 queries/s, ~13x slower than this); it also had to retrieve 2k deep to
+        find the ties, and missed some when a tie group ran past that depth.
+        """
+        positions, scores = empty_results(len(queries), k)
+
+        def one(i: int) -> None:
+            all_scores = self._retriever.get_scores_from_ids(queries[i])  # type: ignore[union-attr]
+            hits = np.flatnonzero(all_scores > 0)
+            best = all_scores[hits].astype(np.float32)
+            if len(hits) > k:
+                cut = np.partition(best, len(best) - k)[len(best) - k]
+                hits, best = hits[best >= cut], best[best >= cut]
+            order = np.lexsort((self._id_rank[hits], -best))[:k]
+            positions[i, : len(order)], scores[i, : len(order)] = hits[order], best[order]
+
+        n_threads = (os.cpu_count() or 1) if self.n_threads == -1 else self.n_threads
+        if n_threads > 1 and len(queries) > 1:  # numpy releases the GIL for most of the work
+            with ThreadPoolExecutor(n_threads) as pool:
+                list(pool.map(one, range(len(queries))))
+        else:
+            for i in range(len(queries)):
+                one(i)
+        return positions, scores

@@ -1,30 +1,19 @@
 """GRPO settings. Defaults follow Rec-R1's ESCI training script (``scripts/train/train-esci_3b.sh``: verl GRPO on
 Qwen2.5-3B-Instruct) unless a field's docstring says otherwise; ``GRPOConfig.cpu()`` is the preset that trains
-SmolLM2-135M on a 2-core CPU in minutes.
+SmolLM2-135M on a 2-core CPU in minutes. Fields shared with other trainers (model, LoRA, schedule, evaluation)
+are documented in :class:`recgym.agents.train_config.PolicyTrainingConfig`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from recgym.agents.train_config import PolicyTrainingConfig, field_docs
 
 
 @dataclass
-class GRPOConfig:
-    # ------------------------------------------------------------------------------------------------ model
-    model_name_or_path: str | None = None
-    """Policy to train: a local folder or a Hub id; ``None`` is the offline default SmolLM2-135M-Instruct
-    (``recgym.models.load_default_policy``). Rec-R1 trains Qwen2.5-3B-Instruct."""
-
-    system_prompt: str | None = None
-    """Optional system turn before each observation. The env's observation is the full user prompt already
-    (Rec-R1 puts its instructions in the user turn), so none by default."""
-
+class GRPOConfig(PolicyTrainingConfig):
     # ---------------------------------------------------------------------------------------------- rollout
     num_generations: int = 12
     """G, completions sampled per prompt (a GRPO group). Rec-R1: ``rollout.n=12``."""
@@ -41,17 +30,11 @@ class GRPOConfig:
     """Nucleus sampling mass of rollouts (top-k off). Rec-R1: ``rollout.top_p=0.95``."""
 
     max_new_tokens: int = 512
-    """Completion length cap. Rec-R1: ``data.max_response_length=512``."""
+    """Completion length cap (rollouts and acting). Rec-R1: ``data.max_response_length=512``."""
 
     # ------------------------------------------------------------------------------------------ optimisation
     learning_rate: float = 1e-6
     """AdamW learning rate, constant (verl's default schedule has no warmup or decay). Rec-R1: ``optim.lr=1e-6``."""
-
-    weight_decay: float = 0.01
-    """AdamW weight decay; verl's actor default (``optim.weight_decay=1e-2``)."""
-
-    max_grad_norm: float = 1.0
-    """Gradient-norm clip per optimizer step; verl's actor default (``actor.grad_clip=1.0``)."""
 
     micro_batch_size: int = 4
     """Completions per forward/backward. Gradients are accumulated over all micro-batches of a step's (kept)
@@ -76,60 +59,25 @@ class GRPOConfig:
     """Drop groups whose G rewards are all equal before any forward/backward: their advantages are 0, so they
     only dilute the token mean and cost compute (DAPO's observation; DAPO resamples, we skip and count them)."""
 
-    # ------------------------------------------------------------------------------------------------- LoRA
     lora_r: int = 0
     """LoRA rank; ``0`` fine-tunes all weights (Rec-R1 does). With LoRA the reference policy is the base model with
     adapters disabled, so no second model is held in memory; with full fine-tuning and ``beta > 0`` a frozen copy
     of the initial weights is kept."""
 
-    lora_alpha: int = 32
-    """LoRA scaling numerator (effective scale alpha / r); PEFT examples' common choice."""
-
-    lora_dropout: float = 0.0
-    """LoRA dropout. 0 keeps recomputed log-probs equal to the sampling ones (ratio exactly 1 on-policy)."""
-
-    lora_target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-    """Linear layers that get adapters: every projection of a Llama/Qwen block."""
-
-    # --------------------------------------------------------------------------------------------- schedule
     num_steps: int = 200
     """Training steps (one rollout + update each). Rec-R1 runs epochs over its training set instead."""
-
-    seed: int = 0
-    """Seeds torch (sampling, LoRA init), Python and NumPy, and the order training examples are visited."""
-
-    eval_every: int = 10
-    """Evaluate on ``eval_split`` every this many steps (0: never). Rec-R1: ``trainer.test_freq=10``."""
-
-    eval_split: str = "val"
-    """Split used for periodic evaluation."""
-
-    eval_max_examples: int | None = 64
-    """Evaluate on the first this many examples of ``eval_split`` (``None``: all); keeps evaluation cheap."""
-
-    eval_temperature: float = 0.0
-    """Decoding temperature of ``act`` and evaluation; 0 is greedy, so evaluation is deterministic."""
-
-    save_every: int = 100
-    """Write a checkpoint every this many steps (0: only at the end). Rec-R1: ``trainer.save_freq=100``."""
 
     output_dir: str = "runs/grpo"
     """Where ``metrics.jsonl`` and ``checkpoints/step-NNNNNN/`` go."""
 
-    def __post_init__(self) -> None:
-        self.lora_target_modules = tuple(self.lora_target_modules)
-        checks = {
+    def checks(self) -> dict[str, bool]:
+        return {
+            **super().checks(),
             "num_generations >= 2 (a group needs a spread)": self.num_generations >= 2,
             "prompts_per_step >= 1": self.prompts_per_step >= 1,
-            "micro_batch_size >= 1": self.micro_batch_size >= 1,
             "num_iterations >= 1": self.num_iterations >= 1,
-            "max_new_tokens >= 1": self.max_new_tokens >= 1,
-            "lora_r >= 0": self.lora_r >= 0,
             "beta >= 0": self.beta >= 0,
         }
-        failed = [rule for rule, ok in checks.items() if not ok]
-        if failed:
-            raise ValueError(f"invalid GRPOConfig: need {', '.join(failed)}")
 
     @property
     def num_envs(self) -> int:
@@ -161,42 +109,6 @@ class GRPOConfig:
         preset.update(overrides)
         return cls(**preset)
 
-    # ------------------------------------------------------------------------------------------------- JSON
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["lora_target_modules"] = list(self.lora_target_modules)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GRPOConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown GRPOConfig field(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> GRPOConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def field_docs() -> dict[str, str]:
-    """Field name -> its docstring (the string literal after the field), e.g. for CLI help."""
-    import ast
-    import inspect
-
-    tree = ast.parse(inspect.getsource(GRPOConfig))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for node, nxt in itertools.pairwise(body):
-        is_field = isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-        is_doc = isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)
-        if is_field and is_doc:
-            docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
 
 
 __all__ = ["GRPOConfig", "field_docs"]

@@ -1,0 +1,256 @@
+"""What every trained LLM agent does besides its own update rule: hold the policy (LoRA or full weights), act,
+run the training loop (tqdm bar, ``metrics.jsonl``, periodic evaluation, atomic checkpoints, exact resume), save
+and load. :class:`recgym.agents.GRPOAgent` and :class:`recgym.agents.SFTAgent` subclass it and supply
+``_train_step``: one optimizer step, returning the metrics it logs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from recgym.agents import checkpoint as ckpt
+from recgym.agents.base import evaluate, read_agent_file, write_agent_file
+from recgym.agents.hf_policy import HFPolicy, SamplingConfig
+from recgym.agents.train_config import PolicyTrainingConfig
+from recgym.models import load_default_policy, prepare_tokenizer
+
+log = logging.getLogger(__name__)
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+
+
+class PolicyTrainer:
+    """An LLM policy trained on a text-action env; subclasses define the update (``_train_step``).
+
+    Args:
+        config: The algorithm's config (``config_class()`` when omitted).
+        model, tokenizer: The initial policy; loaded from ``config.model_name_or_path`` when omitted. The agent
+            trains this model in place (LoRA adapters are added to it when ``config.lora_r > 0``).
+    """
+
+    config_class: ClassVar[type[PolicyTrainingConfig]] = PolicyTrainingConfig
+    progress_keys: ClassVar[tuple[str, ...]] = ("val/reward",)
+    """Record keys shown on the progress bar."""
+
+    def __init__(
+        self,
+        config: PolicyTrainingConfig | None = None,
+        model: PreTrainedModel | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+    ) -> None:
+        self.config = config = config or self.config_class()
+        if model is None:
+            model, tokenizer = load_default_policy(config.model_name_or_path)
+        elif tokenizer is None:
+            raise ValueError("pass the tokenizer together with the model")
+        if config.lora_r > 0 and not ckpt.is_peft(model):
+            model = add_lora(model, config)
+        self.policy = HFPolicy(model, tokenizer, system_prompt=config.system_prompt)
+        self.act_sampling = SamplingConfig(config.max_new_tokens, config.eval_temperature, self._act_top_p())
+        self.act_batch_size = 16
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.step = 0  # completed training steps
+
+    def _act_top_p(self) -> float:
+        return 1.0
+
+    # ------------------------------------------------------------------------------------------------ acting
+    def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:
+        """Decode with the current policy (greedy unless ``config.eval_temperature > 0``), ``act_batch_size``
+        prompts per ``generate`` call."""
+        width = self.act_batch_size
+        actions: list[str] = []
+        for start in range(0, len(observations), width):
+            batch = list(observations[start : start + width])
+            actions.extend(self.policy.sample(batch, n=1, sampling=self.act_sampling).texts)
+        return actions
+
+    # ------------------------------------------------------------------------------------------------ training
+    def train(
+        self,
+        venv: gym.vector.VectorEnv,
+        num_steps: int | None = None,
+        resume: bool | str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Train until ``num_steps`` (default ``config.num_steps``) steps are done; returns the step records, each
+        also appended to ``output_dir/metrics.jsonl``.
+
+        Args:
+            venv: The vector env to train (and evaluate) in.
+            resume: ``True`` continues from the latest checkpoint in ``config.output_dir`` (fresh if none), a path
+                from that checkpoint: weights, optimizer, RNG states and step, so the run continues exactly.
+            progress: Show a tqdm bar.
+        """
+        cfg = self.config
+        self._begin_training(venv)
+        total = cfg.num_steps if num_steps is None else num_steps
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.save(out / CONFIG_FILE)
+        start_from = ckpt.latest_checkpoint(out) if resume is True else resume or None
+        if start_from is not None:
+            self._restore(Path(start_from))
+            _truncate_metrics(out / METRICS_FILE, self.step)
+        elif self.step == 0:  # a fresh run: seed, and start its log afresh
+            ckpt.seed_everything(cfg.seed)
+            (out / METRICS_FILE).write_text("")
+        do_eval = cfg.eval_every > 0 and num_examples(venv, cfg.eval_split) > 0
+
+        history = []
+        with open(out / METRICS_FILE, "a") as metrics_log, tqdm(
+            total=total, initial=self.step, disable=not progress, desc=type(self).__name__, unit="step"
+        ) as bar:
+            while self.step < total:
+                record = self._train_step(venv)
+                self.step += 1
+                record = {"step": self.step, **record}
+                if do_eval and self.step % cfg.eval_every == 0:
+                    record.update(self._evaluate(venv))
+                if (cfg.save_every and self.step % cfg.save_every == 0) or self.step == total:
+                    self.save_checkpoint()
+                metrics_log.write(json.dumps(record) + "\n")
+                metrics_log.flush()
+                history.append(record)
+                bar.update(1)
+                bar.set_postfix({k: f"{record[k]:.3f}" for k in self.progress_keys if k in record})
+        return history
+
+    def _begin_training(self, venv: gym.vector.VectorEnv) -> None:
+        """Check (or prepare from) the env before the first step; subclasses override."""
+
+    def _train_step(self, venv: gym.vector.VectorEnv) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _evaluate(self, venv: gym.vector.VectorEnv) -> dict[str, Any]:
+        started = time.perf_counter()
+        result = evaluate(self, venv, split=self.config.eval_split, max_examples=self.config.eval_max_examples)
+        metrics = {k: v for k, v in result.items() if isinstance(v, float)}
+        return {**{f"val/{k}": v for k, v in metrics.items()}, "val/sec": time.perf_counter() - started}
+
+    def _ensure_optimizer(self) -> torch.optim.Optimizer:
+        """AdamW over the trainable parameters (all of them, or only the LoRA adapters), made on first use."""
+        if self.optimizer is None:
+            params = [p for p in self.policy.model.parameters() if p.requires_grad]
+            self.optimizer = torch.optim.AdamW(
+                params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+            )
+        return self.optimizer
+
+    def _clip_and_step(self, optimizer: torch.optim.Optimizer) -> float:
+        """Clip the accumulated gradients to ``max_grad_norm``, take the step; returns the pre-clip norm."""
+        params = [p for p in self.policy.model.parameters() if p.requires_grad]
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
+        optimizer.step()
+        return float(grad_norm)
+
+    # ------------------------------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        """The policy (full weights, or only the LoRA adapter) and tokenizer in ``directory/policy``, plus the
+        config in ``agent.json``."""
+        directory = Path(directory)
+        self.policy.model.save_pretrained(directory / ckpt.POLICY_DIR)
+        self.policy.tokenizer.save_pretrained(directory / ckpt.POLICY_DIR)
+        write_agent_file(directory, self, config=self.config.to_dict())
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | os.PathLike[str],
+        model: PreTrainedModel | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+    ) -> PolicyTrainer:
+        """A saved agent (or checkpoint).
+
+        LoRA agents need their base model: pass it (with its tokenizer), or it is loaded from
+        ``config.model_name_or_path``. Full fine-tuned agents are self-contained and ignore ``model``. To continue
+        a run exactly, use ``train(resume=...)`` on an agent built from the original base model instead."""
+        _, params = read_agent_file(directory)
+        config = cls.config_class.from_dict(params["config"])
+        folder = Path(directory) / ckpt.POLICY_DIR
+        if config.lora_r > 0:
+            if model is None:
+                model, tokenizer = load_default_policy(config.model_name_or_path)
+            agent = cls(config, model, tokenizer)  # fresh adapters on the base ...
+            ckpt.load_policy_weights(agent.policy.model, folder)  # ... then the trained adapter weights
+            return agent
+        model = AutoModelForCausalLM.from_pretrained(folder)  # full weights are self-contained
+        return cls(config, model, prepare_tokenizer(AutoTokenizer.from_pretrained(folder), model))
+
+    def save_checkpoint(self) -> Path:
+        """Atomically write ``checkpoints/step-NNNNNN`` (agent + optimizer + RNG states + step)."""
+        target = ckpt.checkpoint_dir(self.config.output_dir, self.step)
+        with ckpt.atomic_directory(target) as tmp:
+            self.save(tmp)
+            ckpt.write_training_state(tmp, self._ensure_optimizer(), self.step)
+        return target
+
+    def _restore(self, folder: Path) -> None:
+        """Weights, then a fresh optimizer loaded with the saved state, RNG states and the step counter."""
+        optimizer_state, rng_state, state = ckpt.read_training_state(folder)
+        self.policy.model = ckpt.load_policy_weights(self.policy.model, folder / ckpt.POLICY_DIR).eval()
+        self.optimizer = None  # rebuilt over the (possibly new) model's parameters
+        self._ensure_optimizer().load_state_dict(optimizer_state)
+        ckpt.restore_rng(rng_state)
+        self.step = int(state["step"])
+        log.info("resumed from %s at step %d", folder, self.step)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def add_lora(model: PreTrainedModel, config: PolicyTrainingConfig) -> torch.nn.Module:
+    """``model`` with LoRA adapters on ``config.lora_target_modules``, initialised from ``config.seed``."""
+    from peft import LoraConfig, get_peft_model
+
+    with torch.random.fork_rng():  # adapter init from the config's seed, whatever the caller's RNG state
+        torch.manual_seed(config.seed)
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=list(config.lora_target_modules),
+            task_type="CAUSAL_LM",
+        )
+        return get_peft_model(model, lora)
+
+
+@functools.lru_cache(maxsize=4)
+def example_order(seed: int, epoch: int, num_examples: int) -> np.ndarray:
+    """Training examples are visited in a fresh shuffle each epoch, derived from (seed, epoch) alone so that a
+    resumed run needs no sampler state."""
+    return np.random.default_rng([seed, epoch]).permutation(num_examples)
+
+
+def visit_order(seed: int, start: int, count: int, num_examples: int) -> list[int]:
+    """Example indices at positions ``start .. start + count`` of the epoch-by-epoch shuffled stream."""
+    return [
+        int(example_order(seed, pos // num_examples, num_examples)[pos % num_examples])
+        for pos in range(start, start + count)
+    ]
+
+
+def num_examples(venv: gym.vector.VectorEnv, split: str) -> int:
+    """Examples in ``split`` of the env, 0 for an empty or unknown split."""
+    try:
+        return int(venv.unwrapped.num_examples(split))
+    except (KeyError, ValueError):  # envs may raise for an empty or unknown split
+        return 0
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop log lines past the resumed step (written after the checkpoint by the interrupted run)."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in kept))

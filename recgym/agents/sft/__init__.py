@@ -1,0 +1,7 @@
+"""Supervised fine-tuning (SFT) of an LLM policy: the baseline Rec-R1 compares RL against."""
+
+from recgym.agents.sft.config import SFTConfig
+from recgym.agents.sft.pairs import SFTPair, load_pairs_jsonl, pairs_from_env
+from recgym.agents.sft.trainer import SFTAgent
+
+__all__ = ["SFTAgent", "SFTConfig", "SFTPair", "load_pairs_jsonl", "pairs_from_env"]

@@ -1,0 +1,40 @@
+"""Smoke test of benchmarks/large_catalog.py: every phase runs (each in its own process) on a 5,000-item catalog."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "large_catalog.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("large_catalog", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_large_catalog_benchmark_runs_small(tmp_path, capsys):
+    bench = _load_script()
+    args = ["--num-items", "5000", "--queries", "64", "--dense-queries", "64", "--repeats", "1"]
+    # no encoder (torch model load) and small chunks: the store + search path still runs, on random unit vectors
+    args += ["--encode-sample", "0", "--chunks", "1024,4096", "--cache-dir", str(tmp_path)]
+    results = bench.main(args)
+
+    expected = {f"bm25-{p}" for p in ("index-recgym", "index-raw", "serve-mmap", "serve-ram")}
+    expected |= {f"dense-{p}-{t}" for p in ("index", "serve") for t in ("float16", "float32")}
+    assert set(results) == expected
+    for phase in ("bm25-index-recgym", "bm25-index-raw", "dense-index-float16", "dense-index-float32"):
+        assert {"seconds", "peak", "base", "disk"} <= set(results[phase])
+        assert all(results[phase][key] > 0 for key in ("seconds", "peak", "base", "disk"))
+    for phase in ("bm25-serve-mmap", "bm25-serve-ram"):
+        assert all(results[phase][key] > 0 for key in ("load_s", "peak", "qps_recgym", "qps_raw", "ratio"))
+    for dtype in ("float16", "float32"):
+        serve = results[f"dense-serve-{dtype}"]
+        assert all(serve[f"qps_{chunk}"] > 0 and serve[f"peak_{chunk}"] > 0 for chunk in (1024, 4096))
+        assert serve["qps_peer"] > 0 and serve["same_top_k"] > 0.9  # chunked search ranks as one full matmul
+    # the float16 store is half the float32 one
+    assert results["dense-index-float16"]["disk"] * 2 == results["dense-index-float32"]["disk"]
+    out = capsys.readouterr().out
+    assert "BM25 serve" in out and "Dense search" in out and "recgym / raw" in out
