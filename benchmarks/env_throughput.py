@@ -9,10 +9,10 @@ The raw path is bm25s alone: tokenise with the index vocabulary + retrieve, noth
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_timing import best_rates  # sibling module: scripts run from benchmarks/
 
 from recgym.envs import RecTextVectorEnv, make_env
 
@@ -22,20 +22,6 @@ def queries_for(dataset, n: int, seed: int = 0) -> list[str]:
     pool = [ex.query for split in dataset.splits.values() for ex in split if ex.query] or list(dataset.catalog.titles)
     rng = np.random.default_rng(seed)
     return [pool[i] for i in rng.integers(len(pool), size=n)]
-
-
-def best_rates(fns: dict, n_queries: int, repeats: int) -> dict[str, float]:
-    """Queries/s of each function, best of ``repeats`` runs, the functions interleaved so that background load
-    hits both alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for name, fn in fns.items():
-        fn()  # warm-up (threads, caches)
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: n_queries / min(t) for name, t in times.items()}
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from bench_timing import best_rates  # sibling module: scripts run from benchmarks/
 
 SEED = 0
 VOCAB_SIZE = 100_000
@@ -119,20 +120,6 @@ def memory() -> dict[str, float]:
 def reset_peak() -> None:
     """Restart the high-water RSS from the current RSS (Linux >= 4.0), so a step's peak is its own."""
     Path("/proc/self/clear_refs").write_text("5")
-
-
-def best_rates(fns: dict[str, Callable[[], None]], n_queries: int, repeats: int, warm: bool = True) -> dict[str, float]:
-    """Queries/s of each function, best of ``repeats`` after a warm-up, interleaved so background load hits all
-    alike (as in env_throughput.py)."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values() if warm else ():
-        fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: n_queries / min(t) for name, t in times.items()}
 
 
 def folder_gib(path: Path) -> float:

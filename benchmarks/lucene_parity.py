@@ -27,6 +27,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from bench_timing import best_times  # sibling module: scripts run from benchmarks/
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
@@ -140,20 +141,6 @@ def kendall_common(a: np.ndarray, b: np.ndarray) -> float | None:
     if len(pairs) < 2:
         return None
     return float(kendalltau(*zip(*pairs)).statistic)
-
-
-def best_times(fns: dict, repeats: int) -> dict[str, float]:
-    """Best wall time of each function over ``repeats`` passes after a warm-up pass, the functions interleaved so
-    that background load hits all alike."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(t) for name, t in times.items()}
 
 
 def anserini_scores(scores: np.ndarray) -> np.ndarray:

@@ -86,3 +86,15 @@ def test_bench_cli_usage_errors(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--trained", "RecR1/Shop-BM25-v0=/no/such/folder"])
     assert exc.value.code == 2 and "ENV_ID=FOLDER" in capsys.readouterr().err
+
+
+def test_merge_keeps_unrerun_tasks_in_suite_order() -> None:
+    from recgym.bench import merge_reports
+
+    suite = (BenchTask("a", "C4"), BenchTask("b", "Shop"), BenchTask("c", "ShopSeq"))
+    old = {"reward": "expand", "tasks": [{"title": "a", "rows": [1]}, {"title": "b", "rows": [2]}],
+           "skipped": [{"title": "c", "looked_in": []}]}
+    new = {"reward": "expand", "tasks": [{"title": "c", "rows": [3]}, {"title": "b", "rows": [4]}], "skipped": []}
+    merged = merge_reports(old, new, suite)
+    assert [(t["title"], t["rows"]) for t in merged["tasks"]] == [("a", [1]), ("b", [4]), ("c", [3])]
+    assert merged["skipped"] == []

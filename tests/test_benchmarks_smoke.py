@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "large_catalog.py"
 
 
 def _load_script():
+    if str(SCRIPT.parent) not in sys.path:  # the script imports its sibling bench_timing, as when run from there
+        sys.path.insert(0, str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("large_catalog", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
