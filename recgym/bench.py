@@ -82,9 +82,13 @@ class _MemoAgent:
 def trained_spec(folder: str) -> str:
     """``grpo:FOLDER`` or ``sft:FOLDER``, from the class recorded in the saved agent."""
     from recgym.agents.base import read_agent_file
+    from recgym.cli import ALGOS
 
     class_path, _ = read_agent_file(folder)
-    return f"{'sft' if class_path.endswith('SFTAgent') else 'grpo'}:{folder}"
+    kind = next((k for k, name in ALGOS.items() if class_path.endswith(f".{name}")), None)
+    if kind is None:
+        raise ValueError(f"{folder} holds a {class_path}, not a trained agent of {sorted(ALGOS.values())}")
+    return f"{kind}:{folder}"
 
 
 def env_ids(task: BenchTask) -> list[str]:
@@ -117,8 +121,9 @@ def run_suite(
     import gymnasium as gym
 
     import recgym  # noqa: F401  (registers the ids)
-    from recgym.agents import PromptingAgent, PseudoRelevanceFeedbackAgent, RawQueryAgent, evaluate, load_agent
+    from recgym.agents import PromptingAgent, evaluate
     from recgym.agents.hf_policy import SamplingConfig
+    from recgym.cli import make_agent
 
     llm = None
     tasks: list[dict[str, Any]] = []
@@ -143,19 +148,14 @@ def run_suite(
             venv = gym.make_vec(env_id, num_envs=num_envs, **env_kwargs)
             specs = [*agents, *(trained_spec(f) for f in (trained or {}).get(env_id, []))]
             for spec in specs:
-                kind, _, path = spec.partition(":")
-                if kind == "raw":
-                    agent: Any = RawQueryAgent()
-                elif kind == "prf":
-                    agent = PseudoRelevanceFeedbackAgent(venv)
-                elif kind == "prompt":
+                if spec == "prompt":  # one LLM for the whole suite, its answers shared by a task's recommenders
                     if llm is None:
                         sampling = SamplingConfig(max_new_tokens=max_new_tokens)
                         llm = PromptingAgent.from_pretrained(model, sampling=sampling, batch_size=num_envs)
                     memo = memo or _MemoAgent(llm)
-                    agent = memo
+                    agent: Any = memo
                 else:
-                    agent = load_agent(path)
+                    agent = make_agent(spec, venv, model)
                 started = time.perf_counter()
                 result = evaluate(agent, venv, split="test", max_examples=cap)
                 print(f"{env_id}  {spec}: ndcg@10 {result.get('ndcg@10', 0):.4f}  ndcg@100 "

@@ -29,10 +29,9 @@ TINY_MODEL = "tiny"
 and smoke runs of the plumbing only; it writes nonsense."""
 
 AGENTS = ("raw", "random", "prf", "prompt", "grpo:PATH", "sft:PATH")
-TRAINED = {"grpo": "GRPOAgent", "sft": "SFTAgent"}
-"""``--agent`` kinds that load a saved trained agent, and its class in ``recgym.agents``."""
-ALGOS = {"grpo": ("GRPOAgent", "GRPOConfig"), "sft": ("SFTAgent", "SFTConfig")}
-"""``train --algo`` -> (agent class, config class) in ``recgym.agents``."""
+ALGOS = {"grpo": "GRPOAgent", "sft": "SFTAgent"}
+"""``train --algo`` and the ``--agent KIND:PATH`` kinds that load a saved trained agent -> its class in
+``recgym.agents`` (whose ``config_class`` is the algorithm's config)."""
 PRESETS = ("cpu", "paper")
 COMMAND_MODULES: tuple[str, ...] = ("recgym.bench", "recgym.data.commands")
 """Modules that add their own sub-commands: each has ``add_parser(subparsers)``, which registers a parser whose
@@ -92,7 +91,7 @@ def _make_vec(args: argparse.Namespace, num_envs: int) -> tuple[Any, dict[str, A
 
 def _parse_agent(spec: str) -> tuple[str, str | None]:
     kind, _, path = spec.partition(":")
-    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind in TRAINED) != bool(path):
+    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind in ALGOS) != bool(path):
         raise UsageError(f"unknown agent {spec!r}; choose from {', '.join(AGENTS)} (grpo/sft take the saved folder)")
     return kind, path or None
 
@@ -117,11 +116,9 @@ def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0, ma
         from recgym.agents.hf_policy import SamplingConfig
 
         return PromptingAgent(*load_policy(model), sampling=SamplingConfig(max_new_tokens=max_new_tokens))
-    import recgym.agents
-
     if not Path(path).is_dir():
         raise UsageError(f"agent {spec!r}: {path} is not a folder (pass the saved agent, e.g. OUT/final)")
-    cls = getattr(recgym.agents, TRAINED[kind])
+    cls, _ = _algo_classes(kind)
     # a LoRA agent needs its base model: --model names it; full fine-tunes are self-contained
     return cls.load(path, *load_policy(model)) if model else cls.load(path)
 
@@ -187,10 +184,11 @@ def _preset_name(venv: Any) -> str:
 
 # ----------------------------------------------------------------------------------------------------- train
 def _algo_classes(algo: str) -> tuple[Any, Any]:
+    """``(agent class, config class)`` of a trained-agent kind."""
     import recgym.agents
 
-    agent_name, config_name = ALGOS[algo]
-    return getattr(recgym.agents, agent_name), getattr(recgym.agents, config_name)
+    agent_class = getattr(recgym.agents, ALGOS[algo])
+    return agent_class, agent_class.config_class
 
 
 def parse_set(items: Sequence[str], algo: str = "grpo") -> dict[str, Any]:
