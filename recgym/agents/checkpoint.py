@@ -1,20 +1,24 @@
 """Checkpoint plumbing for the GRPO trainer: atomic directories, RNG state capture, policy weights in and out.
 
 A checkpoint folder ``checkpoints/step-NNNNNN/`` holds a loadable agent (``agent.json`` + ``policy/``, the HF
-``save_pretrained`` output: full weights, or the LoRA adapter) plus ``optimizer.pt``, ``rng.pt`` and
-``trainer_state.json``. It is written under a temporary name and renamed, so a crash never leaves a half checkpoint
-that ``resume`` would pick up.
+``save_pretrained`` output: full weights, or the LoRA adapter) plus ``optimizer.pt``, ``rng.pt``,
+``trainer_state.json`` and, written last, ``manifest.json`` (the step and every file's size and sha256). It is built
+under a temporary name and renamed, so a kill never leaves a half checkpoint under a real name; the manifest makes a
+checkpoint checkable as a whole, so one damaged later (a disk error, a torn write after a power loss, a hand edit) is
+detected before anything is loaded and resume falls back to the previous complete one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import random
 import re
 import shutil
-import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,44 +27,151 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
+from recgym.tempdirs import remove_stale, temp_dir
+
+log = logging.getLogger(__name__)
 CHECKPOINTS_DIR = "checkpoints"
 POLICY_DIR = "policy"
 OPTIMIZER_FILE = "optimizer.pt"
 RNG_FILE = "rng.pt"
 STATE_FILE = "trainer_state.json"
+MANIFEST_FILE = "manifest.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+_TEMP_PREFIXES = (".tmp-", ".old-")  # atomic_directory's build and swap-out folders
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is incomplete, damaged or unloadable; the message names its folder."""
+
+
+class CheckpointWarning(UserWarning):
+    """Resume skipped a damaged checkpoint and continues from an earlier one (or from scratch)."""
 
 
 def checkpoint_dir(output_dir: str | os.PathLike[str], step: int) -> Path:
     return Path(output_dir) / CHECKPOINTS_DIR / f"step-{step:06d}"
 
 
-def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
-    """The highest-step complete checkpoint under ``output_dir`` (temporary folders never match)."""
+def checkpoint_steps(output_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``(step, folder)`` of every ``step-NNNNNN`` folder under ``output_dir``, newest first (unverified)."""
     root = Path(output_dir) / CHECKPOINTS_DIR
     if not root.is_dir():
-        return None
-    steps = [(int(m.group(1)), p) for p in root.iterdir() if (m := _STEP_DIR.match(p.name)) and p.is_dir()]
-    return max(steps)[1] if steps else None
+        return []
+    return sorted(
+        ((int(m.group(1)), p) for p in root.iterdir() if (m := _STEP_DIR.match(p.name)) and p.is_dir()), reverse=True
+    )
+
+
+def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
+    """The highest-step checkpoint under ``output_dir`` that verifies (:func:`verify_checkpoint`).
+
+    Each newer one that does not is skipped with a :class:`CheckpointWarning` naming it and the reason, so a
+    damaged newest checkpoint costs the steps since the previous one, not the run."""
+    skipped: list[str] = []
+    found = None
+    for _, folder in checkpoint_steps(output_dir):
+        try:
+            verify_checkpoint(folder)
+        except CheckpointError as err:
+            skipped.append(str(err))
+            continue
+        found = folder
+        break
+    for reason in skipped:
+        then = f"falling back to {found.name}" if found is not None else "no complete checkpoint left: starting afresh"
+        warnings.warn(CheckpointWarning(f"skipping checkpoint {reason}; {then}"), stacklevel=2)
+        log.warning("skipping checkpoint %s; %s", reason, then)
+    return found
+
+
+def remove_stale_temporaries(output_dir: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary checkpoint folders (and metrics-log rewrites) that killed writers left in ``output_dir``
+    (only those of no live process: see :mod:`recgym.tempdirs`)."""
+    root = Path(output_dir) / CHECKPOINTS_DIR
+    return remove_stale(output_dir, ".tmp-") + [p for prefix in _TEMP_PREFIXES for p in remove_stale(root, prefix)]
 
 
 @contextlib.contextmanager
 def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary sibling of ``target``; on success it replaces ``target`` by rename."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    tmp = temp_dir(target.parent, ".tmp-", suffix=f"-{target.name}")
     try:
         yield tmp
         if target.exists():  # re-saving the same step: the old copy goes only once the new one is complete
-            old = target.with_name(f".old-{target.name}-{os.getpid()}")
-            os.replace(target, old)
+            old = temp_dir(target.parent, ".old-", suffix=f"-{target.name}")
+            os.replace(target, old / target.name)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -------------------------------------------------------------------------------------------------- manifest
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_manifest(folder: Path, step: int) -> None:
+    """Record ``step`` and each file's size and sha256 in ``folder/manifest.json``; call it after every other file
+    is written, so a manifest vouches for a finished checkpoint."""
+    files = {
+        name: {"size": path.stat().st_size, "sha256": _sha256(path)}
+        for name, path in _files(folder).items()
+        if name != MANIFEST_FILE
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps({"step": step, "files": files}, indent=1) + "\n")
+
+
+def verify_checkpoint(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of ``folder`` after checking the checkpoint against it as a whole: every listed file present
+    with its size and hash, nothing unlisted, and one step in the folder name, manifest and trainer state.
+
+    Raises:
+        CheckpointError: naming ``folder`` and the first thing wrong.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: no such checkpoint folder")
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+        listed, step = manifest["files"], int(manifest["step"])
+    except FileNotFoundError:
+        raise CheckpointError(f"{folder}: not a complete checkpoint (no {MANIFEST_FILE})") from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{folder}: unreadable {MANIFEST_FILE} ({type(err).__name__}: {err})") from None
+    on_disk = _files(folder)
+    on_disk.pop(MANIFEST_FILE, None)
+    if missing := sorted(set(listed) - set(on_disk)):
+        raise CheckpointError(f"{folder}: file(s) missing: {missing}")
+    if extra := sorted(set(on_disk) - set(listed)):
+        raise CheckpointError(f"{folder}: file(s) not in its manifest: {extra}")
+    for name, entry in listed.items():  # sizes first: cheap, and what a truncation changes
+        if (size := on_disk[name].stat().st_size) != entry["size"]:
+            raise CheckpointError(f"{folder}: {name} has {size:,} bytes, the manifest says {entry['size']:,}")
+    for name, entry in listed.items():
+        if _sha256(on_disk[name]) != entry["sha256"]:
+            raise CheckpointError(f"{folder}: {name} does not match its sha256 in the manifest (damaged)")
+    named = _STEP_DIR.match(folder.name)
+    if named and int(named.group(1)) != step:
+        raise CheckpointError(f"{folder}: the manifest is of step {step}, not {int(named.group(1))}")
+    try:
+        state_step = int(json.loads((folder / STATE_FILE).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{folder}: unreadable {STATE_FILE} ({type(err).__name__}: {err})") from None
+    if state_step != step:
+        raise CheckpointError(f"{folder}: {STATE_FILE} says step {state_step}, the manifest {step}")
+    return manifest
 
 
 # ------------------------------------------------------------------------------------------------------- RNG
@@ -127,7 +238,10 @@ def read_training_state(folder: str | os.PathLike[str]) -> tuple[dict[str, Any],
     folder = Path(folder)
     missing = [f for f in (OPTIMIZER_FILE, RNG_FILE, STATE_FILE) if not (folder / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} is not a training checkpoint (missing {missing})")
-    optimizer_state = torch.load(folder / OPTIMIZER_FILE, weights_only=True)
-    rng_state = torch.load(folder / RNG_FILE, weights_only=True)
-    return optimizer_state, rng_state, json.loads((folder / STATE_FILE).read_text())
+        raise CheckpointError(f"{folder}: not a training checkpoint (missing {missing})")
+    try:
+        optimizer_state = torch.load(folder / OPTIMIZER_FILE, weights_only=True)
+        rng_state = torch.load(folder / RNG_FILE, weights_only=True)
+        return optimizer_state, rng_state, json.loads((folder / STATE_FILE).read_text())
+    except Exception as err:  # torch's zip/pickle errors say nothing about which checkpoint is at fault
+        raise CheckpointError(f"{folder}: cannot read the training state ({type(err).__name__}: {err})") from None

@@ -25,6 +25,7 @@ from recgym.agents.base import evaluate, read_agent_file, write_agent_file
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.agents.train_config import PolicyTrainingConfig
 from recgym.models import load_default_policy, prepare_tokenizer
+from recgym.tempdirs import temp_file
 
 log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.jsonl"
@@ -100,10 +101,13 @@ class PolicyTrainer:
         out = Path(cfg.output_dir)
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / CONFIG_FILE)
+        ckpt.remove_stale_temporaries(out)  # folders of killed checkpoint writers
+        # an explicit path must be a complete checkpoint; `True` takes the newest that verifies, with a warning for
+        # each damaged one skipped
         start_from = ckpt.latest_checkpoint(out) if resume is True else resume or None
         if start_from is not None:
             self._restore(Path(start_from))
-            _truncate_metrics(out / METRICS_FILE, self.step)
+            repair_metrics(out / METRICS_FILE, self.step)
         elif self.step == 0:  # a fresh run: seed, and start its log afresh
             ckpt.seed_everything(cfg.seed)
             (out / METRICS_FILE).write_text("")
@@ -119,10 +123,13 @@ class PolicyTrainer:
                 record = {"step": self.step, **record}
                 if do_eval and self.step % cfg.eval_every == 0:
                     record.update(self._evaluate(venv))
-                if (cfg.save_every and self.step % cfg.save_every == 0) or self.step == total:
-                    self.save_checkpoint()
+                # the step's line goes to the log before its checkpoint: a kill in between leaves a line past the
+                # checkpoint, which resume drops and logs again, never a checkpointed step without its line
                 metrics_log.write(json.dumps(record) + "\n")
                 metrics_log.flush()
+                if (cfg.save_every and self.step % cfg.save_every == 0) or self.step == total:
+                    os.fsync(metrics_log.fileno())  # the log is on disk before a checkpoint vouches for its steps
+                    self.save_checkpoint()
                 history.append(record)
                 bar.update(1)
                 bar.set_postfix({k: f"{record[k]:.3f}" for k in self.progress_keys if k in record})
@@ -195,16 +202,24 @@ class PolicyTrainer:
         with ckpt.atomic_directory(target) as tmp:
             self.save(tmp)
             ckpt.write_training_state(tmp, self._ensure_optimizer(), self.step)
+            ckpt.write_manifest(tmp, self.step)  # last: a manifest vouches for a finished folder
         return target
 
     def _restore(self, folder: Path) -> None:
-        """Weights, then a fresh optimizer loaded with the saved state, RNG states and the step counter."""
-        optimizer_state, rng_state, state = ckpt.read_training_state(folder)
-        self.policy.model = ckpt.load_policy_weights(self.policy.model, folder / ckpt.POLICY_DIR).eval()
-        self.optimizer = None  # rebuilt over the (possibly new) model's parameters
-        self._ensure_optimizer().load_state_dict(optimizer_state)
+        """Weights, then a fresh optimizer loaded with the saved state, RNG states and the step counter.
+
+        The checkpoint is verified as a whole first (:func:`ckpt.verify_checkpoint`), so a damaged one fails with
+        a :class:`ckpt.CheckpointError` naming it before any state changes, and its step is the manifest's."""
+        manifest = ckpt.verify_checkpoint(folder)
+        optimizer_state, rng_state, _ = ckpt.read_training_state(folder)
+        try:
+            self.policy.model = ckpt.load_policy_weights(self.policy.model, folder / ckpt.POLICY_DIR).eval()
+            self.optimizer = None  # rebuilt over the (possibly new) model's parameters
+            self._ensure_optimizer().load_state_dict(optimizer_state)
+        except Exception as err:  # e.g. a checkpoint of another model or LoRA rank: name the folder, not a tensor
+            raise ckpt.CheckpointError(f"{folder}: cannot load into this agent ({type(err).__name__}: {err})") from err
         ckpt.restore_rng(rng_state)
-        self.step = int(state["step"])
+        self.step = int(manifest["step"])
         log.info("resumed from %s at step %d", folder, self.step)
 
 
@@ -248,9 +263,29 @@ def num_examples(venv: gym.vector.VectorEnv, split: str) -> int:
         return 0
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop log lines past the resumed step (written after the checkpoint by the interrupted run)."""
+def repair_metrics(path: Path, step: int) -> None:
+    """Make the log hold exactly one line for each step up to the resumed ``step``, atomically.
+
+    Lines past ``step`` (logged after the checkpoint by the interrupted run, which this run repeats) go, as does a
+    half-written last line (a kill mid-write); of repeated steps the last line stays. Steps missing below ``step``
+    (lost by versions that checkpointed before logging) cannot be recovered and are reported."""
     if not path.is_file():
         return
-    kept = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in kept))
+    by_step: dict[int, str] = {}
+    lines = path.read_bytes().split(b"\n")
+    for lineno, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record_step = int(json.loads(raw)["step"])
+        except (ValueError, KeyError, TypeError):
+            if lineno < len(lines):  # terminated, so not the torn tail of a killed write: worth a word
+                log.warning("%s, line %d: dropping an unreadable metrics line", path, lineno)
+            continue
+        if record_step <= step:
+            by_step[record_step] = raw.decode("utf-8", "replace")
+    if missing := sorted(set(range(1, step + 1)) - set(by_step)):
+        log.warning("%s lacks the lines of steps %s (lost by an earlier interrupted run)", path, missing)
+    tmp = temp_file(path.parent, ".tmp-", suffix=f"-{path.name}")
+    tmp.write_text("".join(by_step[s] + "\n" for s in sorted(by_step)))
+    os.replace(tmp, path)
