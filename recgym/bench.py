@@ -3,9 +3,9 @@
 For every task of the suite whose data is found (the synthetic shop always is), every registered recommender id of
 that task is evaluated on its test split with the raw query, pseudo-relevance feedback, the zero-shot LLM and,
 where a trained agent is given, GRPO. The output is one table per task in the paper's metrics (product search:
-NDCG@100 and Recall@100; sequential recommendation: NDCG@10/@50 and Recall@10/@50), each row with the
-``recgym eval`` command that reproduces it, written between markers into a Markdown file (``docs/results.md``) so the
-hand-written analysis around it survives re-runs.
+NDCG@100 and Recall@100; sequential recommendation: NDCG@10/@50 and Recall@10/@50), each number with its 95%
+bootstrap CI and each row with its number of examples and the ``recgym eval`` command that reproduces it, written
+between markers into a Markdown file (``docs/results.md``) so the hand-written analysis around it survives re-runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from recgym.paths import cache_dir
+from recgym.report import estimate_cell
+from recgym.stats import DESCRIPTION
 
 BEGIN, END = "<!-- recgym bench --suite paper: begin -->", "<!-- recgym bench --suite paper: end -->"
 SEARCH_METRICS = {"ndcg@100": "NDCG@100", "recall@100": "Recall@100"}
@@ -165,6 +167,7 @@ def run_suite(
                     "env": env_id, "agent": spec, "num_examples": result["num_examples"],
                     "total_examples": venv.unwrapped.num_examples("test"),
                     "metrics": {k: v for k, v in result.items() if isinstance(v, float)},
+                    "ci": result["ci"],
                     "seconds": round(time.perf_counter() - started, 1),
                     "command": eval_command(env_id, env_kwargs, spec, cap, model, max_new_tokens),
                 })
@@ -200,14 +203,16 @@ def render_markdown(report: dict[str, Any], command: str) -> str:
         first = task["rows"][0]
         where = f"data: `{task['data_dir']}`" if task["data_dir"] else "built-in seeded synthetic data"
         out += [f"### {task['title']}", "",
-                f"{where}; {first['num_examples']} of {first['total_examples']} test examples.", ""]
-        out.append("| recommender | agent | " + " | ".join(metrics.values()) + " |")
-        out.append("| --- | --- | " + " | ".join("---:" for _ in metrics) + " |")
+                f"{where}; {first['num_examples']} of {first['total_examples']} test examples; "
+                f"mean [lo, hi]: {DESCRIPTION}.", ""]
+        out.append("| recommender | agent | n | " + " | ".join(metrics.values()) + " |")
+        out.append("| --- | --- | ---: | " + " | ".join("---:" for _ in metrics) + " |")
         for row in task["rows"]:
             rec = row["env"].split("-")[-2]
             name = AGENT_NAMES.get(row["agent"].partition(":")[0], row["agent"])
-            cells = [f"{row['metrics'].get(k, float('nan')):.4f}" for k in metrics]
-            out.append(f"| {rec} | {name} | " + " | ".join(cells) + " |")
+            # rows saved before CIs were measured (a merged older report) show the mean alone
+            cells = [estimate_cell(row["metrics"].get(k, float("nan")), row.get("ci", {}).get(k)) for k in metrics]
+            out.append(f"| {rec} | {name} | {row['num_examples']} | " + " | ".join(cells) + " |")
         out += ["", "Commands, one per row:", "", "```"] + [row["command"] for row in task["rows"]] + ["```", ""]
     if report["skipped"]:
         out += ["Skipped (no data found): " + "; ".join(

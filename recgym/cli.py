@@ -4,7 +4,7 @@ A thin argparse layer over the library (``evaluate``, ``GRPOAgent``/``SFTAgent``
 ``recgym.report``): everything it does is one call away in Python too. Usage errors exit with status 2 and one line
 saying what to change.
 
-    recgym eval --env RecR1/Shop-BM25-v0 --agent raw prf random --out results.json
+    recgym eval --env RecR1/Shop-BM25-v0 --agent raw prf random --baseline raw --out results.json
     recgym train --env RecR1/Shop-BM25-v0 --preset cpu --num-steps 100 --out runs/shop
     recgym train --algo sft --env RecR1/Shop-BM25-v0 --out runs/shop-sft
     recgym eval --env RecR1/Shop-BM25-v0 --agent prompt grpo:runs/shop/final sft:runs/shop-sft/final --probe ifeval
@@ -125,12 +125,16 @@ def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0, ma
 
 # ------------------------------------------------------------------------------------------------------ eval
 def cmd_eval(args: argparse.Namespace) -> int:
-    from recgym.agents import evaluate
+    from recgym.agents import compare, evaluate
     from recgym.report import results_table
+    from recgym.stats import DESCRIPTION
 
     specs = list(dict.fromkeys(args.agent))
     for spec in specs:  # all agent names are checked before the env is built or a model loaded
         _parse_agent(spec)
+    if args.baseline is not None and (args.baseline not in specs or len(specs) < 2):
+        raise UsageError(f"--baseline {args.baseline!r} must be one of several evaluated agents, got --agent "
+                         f"{' '.join(specs)}")
     if args.num_envs < 1:
         raise UsageError(f"--num-envs must be >= 1, got {args.num_envs}")
     venv, env_kwargs = _make_vec(args, args.num_envs)
@@ -146,10 +150,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
             results[spec].update(_probe(args, agent))
     first = next(iter(results.values()))
     print(f"{args.env}  split={args.split}  examples={first['num_examples']}  reward={_preset_name(venv)}")
+    print(f"mean [lo, hi]: {DESCRIPTION}")
     print(results_table(results, columns=_columns(args)))
+    comparison = {}
+    if args.baseline is not None:  # every other agent's paired difference from the baseline, on the same examples
+        comparison = {spec: compare(r, results[args.baseline]) for spec, r in results.items() if spec != args.baseline}
+        print(f"\npaired difference from {args.baseline}, diff [lo, hi] (paired {DESCRIPTION}); * = the CI excludes 0")
+        print(results_table({f"{spec} - {args.baseline}": diff for spec, diff in comparison.items()},
+                            mark_nonzero=True))
     if args.out:
         record = {"env": args.env, "split": args.split, "reward": _preset_name(venv),
                   "env_kwargs": env_kwargs, "agents": results}
+        if args.baseline is not None:
+            record.update(baseline=args.baseline, comparison=comparison)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {args.out}")
@@ -322,7 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--num-envs", type=int, default=32, help="examples per batch (one batched retrieval each)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the random agent")
     ev.add_argument("--max-new-tokens", type=int, default=64, help="completion cap of the zero-shot LLM ('prompt')")
-    ev.add_argument("--out", help="write means and per-example records to this JSON file")
+    ev.add_argument("--baseline", metavar="AGENT",
+                    help="one of the --agent values: also print every other agent's paired difference from it per "
+                         "metric, with its 95%% bootstrap CI (recgym.agents.compare)")
+    ev.add_argument("--out", help="write means, CIs, per-example records and the --baseline comparison to this "
+                                  "JSON file")
     ev.add_argument("--probe", choices=("ifeval",),
                     help="also measure each LLM agent's general ability: 'ifeval' = instruction following "
                          "(strict/loose accuracy) and perplexity on general English (recgym.probes)")

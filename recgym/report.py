@@ -1,4 +1,5 @@
-"""Presenting results: the comparison table of ``evaluate`` outputs and the learning curve of a GRPO run.
+"""Presenting results: the comparison table of ``evaluate`` (and ``compare``) outputs and the learning curve of a
+GRPO run.
 
 Shared by the ``recgym`` CLI and the demo script, so a number looks the same wherever it is printed.
 """
@@ -11,6 +12,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from recgym.stats import excludes_zero
 
 COLUMNS: dict[str, str] = {
     "ndcg@10": "NDCG@10",
@@ -31,29 +34,50 @@ def results_table(
     columns: Sequence[str] | Mapping[str, str] | None = None,
     markdown: bool = False,
     digits: int = 4,
+    mark_nonzero: bool = False,
 ) -> str:
     """One row per agent (``rows``: name -> an ``evaluate`` result or any dict of numbers), one column per key.
 
-    Numbers are right-aligned with ``digits`` decimals so agents compare at a glance; a key a row lacks shows ``-``
-    (a preset without a format flag, a partial run) rather than failing. ``markdown=True`` gives a GitHub table for
-    reports and READMEs. ``columns``: keys to show (headers from :data:`COLUMNS`), or a key -> header mapping;
-    default :data:`COLUMNS`.
+    Numbers are right-aligned with ``digits`` decimals so agents compare at a glance; a row with a ``ci`` dict (as
+    ``evaluate`` and ``compare`` return) shows ``mean [lo, hi]`` for the keys it has an interval for. A key a row
+    lacks shows ``-`` (a preset without a format flag, a partial run) rather than failing. ``mark_nonzero=True``
+    (for tables of differences) appends ``*`` to each cell whose interval excludes 0. ``markdown=True`` gives a
+    GitHub table for reports and READMEs. ``columns``: keys to show (headers from :data:`COLUMNS`), or a key ->
+    header mapping; default :data:`COLUMNS`.
     """
     if columns is None:
         columns = COLUMNS
     headers = columns if isinstance(columns, Mapping) else {c: COLUMNS.get(c, c) for c in columns}
     columns = list(headers)
     header = ["agent", *headers.values()]
-    body = [[str(name), *(_cell(values.get(c), digits) for c in columns)] for name, values in rows.items()]
+    body = [
+        [str(name), *(estimate_cell(values.get(c), (values.get("ci") or {}).get(c), digits, mark_nonzero)
+                      for c in columns)]
+        for name, values in rows.items()
+    ]
     if markdown:
         lines = [header, ["---", *("---:" for _ in columns)], *body]
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+        return "\n".join("| " + " | ".join(cell.rstrip() for cell in line) + " |" for line in lines)
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
     def fmt(line: list[str]) -> str:
         return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
 
     return "\n".join([fmt(header), "  ".join("-" * w for w in widths), *(fmt(line) for line in body)])
+
+
+def estimate_cell(value: Any, ci: Sequence[float] | None = None, digits: int = 4, mark_nonzero: bool = False) -> str:
+    """One table cell: ``value`` with ``digits`` decimals, ``value [lo, hi]`` when it has an interval ``ci``, and
+    with ``mark_nonzero`` a trailing ``*`` when that interval excludes 0 (blank padding otherwise, so numbers stay
+    aligned)."""
+    text = _cell(value, digits)
+    if value is None or ci is None:
+        return text
+    lo, hi = ci
+    text = f"{text} [{_cell(lo, digits)}, {_cell(hi, digits)}]"
+    if mark_nonzero:
+        text += " *" if excludes_zero(lo, hi) else "  "
+    return text
 
 
 def _cell(value: Any, digits: int) -> str:

@@ -1,4 +1,4 @@
-"""RawQueryAgent, RandomAgent and evaluate() on the fake env, single and vector."""
+"""RawQueryAgent, RandomAgent, evaluate() and compare() on the fake env, single and vector."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 from test_agents_fake_env import QUERIES, REAL_ENV_IDS, TARGET, KeywordEnv, KeywordVectorEnv
 
-from recgym.agents import RandomAgent, RawQueryAgent, evaluate, load_agent
+from recgym.agents import RandomAgent, RawQueryAgent, compare, evaluate, load_agent
 
 
 class TargetAgent:
@@ -37,8 +37,26 @@ def test_evaluate_runs_every_example_once_and_averages_metrics(vector: bool) -> 
     for key in ("reward", "ndcg@10", "ndcg@100", "recall@10", "recall@100", "format_ok"):
         assert best[key] == 1.0
     assert best["records"][0]["example_id"] == "test-0" and best["records"][0]["query"].endswith(TARGET)
+    # every averaged key has its interval; constant per-example scores make it exact
+    assert set(best["ci"]) == {"reward", "ndcg@10", "ndcg@100", "recall@10", "recall@100", "format_ok"}
+    assert best["ci"]["ndcg@10"] == [1.0, 1.0] and raw["ci"]["reward"] == [0.0, 0.0]
     if vector:  # 5 examples on 3 sub-envs: two batched steps, the last one padded
         assert env.step_calls == 4
+
+
+def test_compare_pairs_two_agents_on_the_same_examples() -> None:
+    env = KeywordEnv()
+    raw, best = evaluate(RawQueryAgent(), env, split="test"), evaluate(TargetAgent(), env, split="test")
+    gain = compare(best, raw)
+    assert gain["n"] == 5 and gain["ndcg@10"] == 1.0 and gain["ci"]["ndcg@10"] == [1.0, 1.0]
+    assert gain["excludes_zero"]["reward"] and not gain["excludes_zero"]["format_ok"]  # both always well-formed
+    same = compare(best, best)
+    for key in best["ci"]:
+        assert same[key] == 0.0 and same["ci"][key] == [0.0, 0.0] and not same["excludes_zero"][key]
+    with pytest.raises(ValueError, match="example 0 is 'test-0' in the first and 'val-0' in the second"):
+        compare(raw, evaluate(RawQueryAgent(), env, split="val"))
+    with pytest.raises(ValueError, match="different lengths: 5 vs 2"):
+        compare(raw, evaluate(RawQueryAgent(), env, split="test", max_examples=2))
 
 
 def test_evaluate_respects_max_examples() -> None:
@@ -79,3 +97,7 @@ def test_evaluate_on_the_real_env_agrees_between_single_and_vector() -> None:
         assert 0.0 <= single[key] <= 1.0
         assert single[key] == pytest.approx(vector[key])
     assert single["format_ok"] == 1.0 and single["ndcg@100"] > 0  # the raw query alone finds some products
+    assert single["ci"].keys() == vector["ci"].keys()
+    for key, (lo, hi) in single["ci"].items():
+        assert lo <= single[key] <= hi and [lo, hi] == pytest.approx(vector["ci"][key])
+    assert single["ci"]["ndcg@100"][0] < single["ndcg@100"] < single["ci"]["ndcg@100"][1]

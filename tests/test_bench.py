@@ -1,5 +1,6 @@
-"""``recgym bench``: a small suite on the synthetic shop and the real C4 slice gives the numbers ``evaluate`` gives,
-tasks without data are listed as skipped, and the Markdown section replaces only its own markers."""
+"""``recgym bench``: a small suite on the synthetic shop and the real C4 slice gives the numbers (and intervals)
+``evaluate`` gives, tasks without data are listed as skipped, and the Markdown section replaces only its own
+markers."""
 
 from __future__ import annotations
 
@@ -32,10 +33,18 @@ def test_suite_rows_equal_evaluate_and_missing_data_is_skipped(tmp_path: Path) -
     row = task["rows"][0]
     assert row["num_examples"] == 12 and row["metrics"]["ndcg@100"] == pytest.approx(expected["ndcg@100"])
     assert row["metrics"]["recall@100"] == pytest.approx(expected["recall@100"])
+    assert row["ci"] == expected["ci"]
 
     text = render_markdown(report, "recgym bench --suite paper")
     assert text.startswith(BEGIN) and text.endswith(END)
-    assert f"| BM25 | raw query | {expected['ndcg@100']:.4f} | {expected['recall@100']:.4f} |" in text
+    cells = [f"{expected[k]:.4f} [{expected['ci'][k][0]:.4f}, {expected['ci'][k][1]:.4f}]"
+             for k in ("ndcg@100", "recall@100")]
+    assert f"| BM25 | raw query | 12 | {cells[0]} | {cells[1]} |" in text
+    assert "| recommender | agent | n | NDCG@100 | Recall@100 |" in text and "95% bootstrap CI" in text
+    # a row saved before intervals were measured (merged from an older report) shows its mean alone
+    del row["ci"]
+    assert f"| BM25 | raw query | 12 | {expected['ndcg@100']:.4f} | {expected['recall@100']:.4f} |" in \
+        render_markdown(report, "x")
     assert row["command"] in text and "Skipped (no data found): nowhere" in text
 
 
@@ -43,8 +52,8 @@ def test_sequential_tables_use_the_paper_cutoffs(tmp_path: Path) -> None:
     task = BenchTask("seq", "ShopSeq", dataset_kwargs={"num_products": 300, "num_users": 120}, max_examples=8)
     report = run_suite((task,), tmp_path, agents=("raw",), num_envs=8)
     text = render_markdown(report, "x")
-    assert "| recommender | agent | NDCG@10 | NDCG@50 | Recall@10 | Recall@50 |" in text
-    assert all({"ndcg@50", "recall@50"} <= set(r["metrics"]) for r in report["tasks"][0]["rows"])
+    assert "| recommender | agent | n | NDCG@10 | NDCG@50 | Recall@10 | Recall@50 |" in text
+    assert all({"ndcg@50", "recall@50"} <= set(r["metrics"]) & set(r["ci"]) for r in report["tasks"][0]["rows"])
 
 
 def test_real_c4_rows_reproduce_the_raw_query_numbers(shared_data: Path, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import gymnasium as gym
 import pytest
 
 import recgym  # noqa: F401  (registers the ids)
-from recgym.agents import PseudoRelevanceFeedbackAgent, RandomAgent, RawQueryAgent, evaluate
+from recgym.agents import PseudoRelevanceFeedbackAgent, RandomAgent, RawQueryAgent, compare, evaluate
 from recgym.cli import main, parse_set
 from recgym.report import plot_learning_curve, results_table, rolling_mean
 
@@ -48,6 +48,35 @@ def test_eval_json_equals_evaluate(tmp_path, capsys):
     for name, result in expected.items():
         assert saved["agents"][name] == json.loads(json.dumps(result)), name
     assert saved["agents"]["raw"]["reward"] > saved["agents"]["random"]["reward"]
+
+
+def test_eval_baseline_prints_and_saves_paired_differences(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    argv = ["eval", "--env", ENV, "--env-kwargs", ENV_KWARGS, "--agent", "raw", "prf", "--baseline", "raw",
+            "--num-envs", "16", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    saved = json.loads(out.read_text())
+    raw, prf = saved["agents"]["raw"], saved["agents"]["prf"]
+    assert saved["baseline"] == "raw" and list(saved["comparison"]) == ["prf"]
+    diff = saved["comparison"]["prf"]
+    # the saved comparison is compare() of the saved per-example records, all of them paired
+    assert diff == json.loads(json.dumps(compare(prf, raw))) and diff["n"] == raw["num_examples"] == 25
+    for key, (lo, hi) in diff["ci"].items():
+        assert lo <= diff[key] <= hi and diff[key] == pytest.approx(prf[key] - raw[key])
+        assert diff["excludes_zero"][key] == (lo > 0 or hi < 0)
+    # PRF's expansion finds more of the relevant products on this shop: a resolved gain in Recall@100
+    assert diff["recall@100"] > 0 and diff["excludes_zero"]["recall@100"]
+    # the tables: mean [lo, hi] per agent, then the differences, marked where the CI excludes 0
+    lo, hi = raw["ci"]["ndcg@100"]
+    assert "mean [lo, hi]: 95% bootstrap CI" in printed
+    assert f"{raw['ndcg@100']:.4f} [{lo:.4f}, {hi:.4f}]" in printed
+    lo, hi = diff["ci"]["recall@100"]
+    [line] = [line for line in printed.splitlines() if line.startswith("prf - raw")]
+    assert f"{diff['recall@100']:.4f} [{lo:.4f}, {hi:.4f}] *" in line
+    assert "paired difference from raw" in printed
+    same = compare(raw, raw)
+    assert all(same[k] == 0.0 and same["ci"][k] == [0.0, 0.0] for k in raw["ci"])
 
 
 def test_eval_reward_preset_and_max_examples(tmp_path, capsys):
@@ -132,6 +161,8 @@ def test_models_tiny(capsys):
         (["eval", "--env", ENV, "--agent", "raw", "--env-kwargs", '{"reward": "plain"}', "--reward", "recr1"],
          "contradicts"),
         (["eval", "--env", ENV, "--agent", "raw", "--env-kwargs", ENV_KWARGS, "--split", "nope"], "--split nope"),
+        (["eval", "--env", ENV, "--agent", "raw", "prf", "--baseline", "random"], "must be one of several"),
+        (["eval", "--env", ENV, "--agent", "raw", "--baseline", "raw"], "got --agent raw"),
         (["train", "--env", ENV, "--set", "learning_rat=1e-5"], "no such GRPOConfig field; known:"),
         (["train", "--env", ENV, "--set", "num_steps=ten"], "expected int, got 'ten'"),
         (["train", "--env", ENV, "--set", "num_steps"], "takes key=value"),
@@ -164,6 +195,18 @@ def test_results_table_plain_and_markdown():
     md = results_table(rows, columns=("ndcg@10",), markdown=True).splitlines()
     assert md[0] == "| agent | NDCG@10 |" and md[1] == "| --- | ---: |" and md[2] == "| raw | 0.2199 |"
     assert rolling_mean([1.0, 3.0, 5.0], 2) == [1.0, 2.0, 4.0]
+
+
+def test_results_table_shows_intervals_where_a_row_has_them():
+    rows = {"with-ci": {"ndcg@10": 0.25, "reward": -0.125, "ci": {"ndcg@10": [0.1, 0.4], "reward": [-0.25, 0.0]}},
+            "plain": {"ndcg@10": 0.5}}
+    lines = results_table(rows, columns=("ndcg@10", "reward")).splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[2].split(maxsplit=1)[1].split() == ["0.2500", "[0.1000,", "0.4000]", "-0.1250", "[-0.2500,", "0.0000]"]
+    assert lines[3].split() == ["plain", "0.5000", "-"]
+    md = results_table(rows, columns=("ndcg@10", "reward"), markdown=True, digits=2, mark_nonzero=True)
+    # * where the interval excludes 0 (ndcg@10), not where it touches 0 (reward)
+    assert md.splitlines()[2] == "| with-ci | 0.25 [0.10, 0.40] * | -0.12 [-0.25, 0.00] |"
 
 
 def test_eval_probe_measures_llm_agents_only(tmp_path, capsys):

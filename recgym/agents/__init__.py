@@ -1,6 +1,7 @@
 """Agents act on recgym envs through the Gymnasium API only: baselines, a frozen LLM, GRPO and SFT training.
 
-Names are imported lazily so that the model-free pieces (``RawQueryAgent``, ``evaluate``) do not pull in torch.
+Names are imported lazily so that the model-free pieces (``RawQueryAgent``, ``evaluate``, ``compare``) do not pull in
+torch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 _EXPORTS = {
     "Agent": "recgym.agents.base",
     "evaluate": "recgym.agents.base",
+    "compare": "recgym.agents.base",
     "load_agent": "recgym.agents.base",
     "RandomAgent": "recgym.agents.baselines",
     "RawQueryAgent": "recgym.agents.baselines",
@@ -44,6 +46,7 @@ __all__ = [
     "SFTConfig",
     "SFTPair",
     "SamplingConfig",
+    "compare",
     "evaluate",
     "load_agent",
     "load_pairs_jsonl",

@@ -1,5 +1,6 @@
-"""What every agent is (``Agent``), how one is scored on a split (``evaluate``), and how agents are saved and found
-again (``agent.json``). Agents see envs only through the Gymnasium API: ``reset``/``step`` and ``num_examples``.
+"""What every agent is (``Agent``), how one is scored on a split (``evaluate``) and compared with another on the same
+examples (``compare``), and how agents are saved and found again (``agent.json``). Agents see envs only through the
+Gymnasium API: ``reset``/``step`` and ``num_examples``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
-import numpy as np
 
 from recgym.envs.vector_env import unbatch_infos
+from recgym.stats import excludes_zero, mean_ci, paired_diff_ci
 
 # Info keys averaged by evaluate() (whichever the env reports), plus the reward itself.
 METRIC_KEYS: tuple[str, ...] = ("ndcg@10", "ndcg@50", "ndcg@100", "recall@10", "recall@50", "recall@100", "format_ok")
@@ -88,8 +89,10 @@ def evaluate(
 
     Returns:
         The mean of each metric info key the env reports (``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``,
-        ``recall@50``, ``recall@100``, ``format_ok``) and of ``reward``, plus ``num_examples``, ``split`` and
-        ``records`` (per example: ``index``, ``example_id``, ``action``, ``query``, ``reward`` and the metrics).
+        ``recall@50``, ``recall@100``, ``format_ok``) and of ``reward``; ``ci``: each of those keys -> ``[lo, hi]``,
+        its 95% bootstrap interval over examples (:func:`recgym.stats.mean_ci`: BCa, 2,000 resamples, seed 0, so
+        reruns give the same interval); plus ``num_examples``, ``split`` and ``records`` (per example: ``index``,
+        ``example_id``, ``action``, ``query``, ``reward`` and the metrics), which :func:`compare` pairs.
     """
     total = env.unwrapped.num_examples(split)
     count = total if max_examples is None else min(total, max_examples)
@@ -102,8 +105,53 @@ def evaluate(
         indices = list(range(start, min(start + width, count)))
         records.extend(step_batch(agent, env, split, indices))
     keys = [k for k in (*METRIC_KEYS, "reward") if all(k in r for r in records)]
-    means = {k: float(np.mean([float(r[k]) for r in records])) for k in keys}
-    return {**means, "num_examples": count, "split": split, "records": records}
+    estimates = {k: mean_ci([float(r[k]) for r in records]) for k in keys}
+    means = {k: mean for k, (mean, _, _) in estimates.items()}
+    ci = {k: [lo, hi] for k, (_, lo, hi) in estimates.items()}
+    return {**means, "ci": ci, "num_examples": count, "split": split, "records": records}
+
+
+def compare(result_a: dict[str, Any], result_b: dict[str, Any]) -> dict[str, Any]:
+    """The paired difference ``a - b`` of two :func:`evaluate` results on the same examples.
+
+    Every metric both results average (the keys of their ``ci``) is compared example by example: the difference is
+    the mean of the per-example differences, its interval the paired bootstrap (:func:`recgym.stats.paired_diff_ci`,
+    95%, seeded). A result compared with itself gives exactly 0 with interval ``[0, 0]``.
+
+    Returns:
+        Like an ``evaluate`` result: each metric -> the mean difference, ``ci`` (metric -> ``[lo, hi]``),
+        ``excludes_zero`` (metric -> whether the interval lies wholly above or below 0) and ``n`` (examples paired).
+
+    Raises:
+        ValueError: if either result lacks ``records``, or the records are not the same examples in the same order
+            (the message names the first position where the example ids differ, or the two lengths).
+    """
+    records_a, records_b = _paired_records(result_a, result_b)
+    keys = [k for k in result_a.get("ci", {}) if k in result_b.get("ci", {})]
+    estimates = {
+        k: paired_diff_ci([float(r[k]) for r in records_a], [float(r[k]) for r in records_b]) for k in keys
+    }
+    return {
+        **{k: diff for k, (diff, _, _) in estimates.items()},
+        "ci": {k: [lo, hi] for k, (_, lo, hi) in estimates.items()},
+        "excludes_zero": {k: excludes_zero(lo, hi) for k, (_, lo, hi) in estimates.items()},
+        "n": len(records_a),
+    }
+
+
+def _paired_records(result_a: dict[str, Any], result_b: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    """Both results' records, checked to be the same examples in the same order."""
+    if "records" not in result_a or "records" not in result_b:
+        raise ValueError("compare needs evaluate() results with their per-example 'records'")
+    records_a, records_b = result_a["records"], result_b["records"]
+    for position, (ra, rb) in enumerate(zip(records_a, records_b)):
+        id_a, id_b = ra.get("example_id", ra.get("index")), rb.get("example_id", rb.get("index"))
+        if id_a != id_b:
+            raise ValueError(f"cannot pair results: example {position} is {id_a!r} in the first and {id_b!r} in the "
+                             "second (compare needs the same examples in the same order)")
+    if len(records_a) != len(records_b):
+        raise ValueError(f"cannot pair results of different lengths: {len(records_a)} vs {len(records_b)} examples")
+    return records_a, records_b
 
 
 def _record(index: int, action: str, reward: float, info: dict[str, Any]) -> dict[str, Any]:
