@@ -14,8 +14,10 @@
 =======================  ====================================  ===============================================
 
 Every output is a pure function of the raw files, the categories and ``seed``; files are written under a temporary
-name and renamed, and a ``recgym_prepared.json`` manifest records the settings and row counts (``recgym data info``
-shows them). ESCI lives in :mod:`recgym.data.prepare_esci`.
+name unique to the writer and renamed, and a ``recgym_prepared.json`` manifest records the settings and row counts
+(``recgym data info`` shows them). Runs into one output folder take turns (a lock file in it), so concurrent runs
+never mix their files; temporary files of killed runs are removed by the next run. ESCI lives in
+:mod:`recgym.data.prepare_esci`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from recgym.data.amazon_meta import meta_records, text_of
 from recgym.data.loaders import DataFormatError
@@ -46,8 +50,11 @@ from recgym.data.sources import (
 )
 from recgym.data.types import hash_split
 from recgym.paths import data_cache_dir
+from recgym.tempdirs import remove_stale, temp_file
 
 MANIFEST = "recgym_prepared.json"
+LOCK = ".recgym_prepare.lock"
+TEMP_PREFIX = ".tmp-"
 MAX_HISTORY = 10
 """History items kept per user: Rec-R1's sequential prompts show the last 10 purchases."""
 _SPLIT_NAMES = {"train": "train", "valid": "val", "test": "test"}
@@ -91,13 +98,18 @@ def prepare(
     """
     chosen = check_categories(dataset, categories)
     target = Path(out).expanduser() if out is not None else default_out(dataset)
-    if dataset == "esci":
-        from recgym.data.prepare_esci import prepare_esci
+    target.mkdir(parents=True, exist_ok=True)
+    # one run at a time per output folder: two runs with other settings would otherwise interleave their files
+    with FileLock(target / LOCK):
+        for folder in (target, *(target / c for c in chosen)):
+            remove_stale(folder, TEMP_PREFIX)  # files of killed runs
+        if dataset == "esci":
+            from recgym.data.prepare_esci import prepare_esci
 
-        return [prepare_esci(chosen, seed=seed, out=target, root=root, negatives=negatives)]
-    if dataset == "amazon-c4":
-        return [prepare_c4(chosen, seed=seed, out=target, root=root)]
-    return [prepare_sequential(c, out=target / c, root=root, max_history=max_history) for c in chosen]
+            return [prepare_esci(chosen, seed=seed, out=target, root=root, negatives=negatives)]
+        if dataset == "amazon-c4":
+            return [prepare_c4(chosen, seed=seed, out=target, root=root)]
+        return [prepare_sequential(c, out=target / c, root=root, max_history=max_history) for c in chosen]
 
 
 # ------------------------------------------------------------------------------------------- shared helpers
@@ -118,9 +130,10 @@ def require_raw(spec: RemoteFile, root: str | Path | None, dataset: str, categor
 
 @contextlib.contextmanager
 def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
-    """Open ``path.tmp`` for writing and rename it to ``path`` on success: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    """Open a temporary sibling of ``path`` for writing and rename it to ``path`` on success: readers never see half
+    a file. The temporary name is unique to this writer (``.tmp-<host>.<pid>.<random>-<name>``), so concurrent
+    writers of one path never share, truncate or rename away each other's file."""
+    tmp = temp_file(path.parent, TEMP_PREFIX, suffix=f"-{path.name}")
     try:
         with tmp.open(mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f

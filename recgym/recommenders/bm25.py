@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +16,10 @@ from bm25s.tokenization import Tokenizer
 
 from recgym.data.types import Catalog
 from recgym.recommenders.base import PAD, check_search_args, empty_results
-from recgym.recommenders.cache import cached_dir, settings_key
+from recgym.recommenders.cache import cached_dir, invalidate, settings_key
 from recgym.recommenders.lucene_analyzer import lucene_analyze
 
+log = logging.getLogger(__name__)
 ANALYZERS = ("bm25s", "lucene")
 
 
@@ -175,10 +177,21 @@ class BM25Recommender:
             built_now = True
 
         path = cached_dir(key, build)
-        if not built_now:
-            self._retriever = bm25s.BM25.load(str(path), mmap=self.mmap, show_progress=False)
-            self._tokenizer = self._new_tokenizer()
-            self._tokenizer.load_vocab(str(path))
+        if built_now:
+            return
+        try:
+            self._load(path)
+        except Exception as err:  # a same-size corruption the size check cannot see: rebuild rather than fail forever
+            log.warning("rebuilding the BM25 cache %s, which does not load (%s: %s)", path, type(err).__name__, err)
+            invalidate(path)
+            path = cached_dir(key, build)
+            if not built_now:  # another process rebuilt it meanwhile, and cached_dir returned theirs
+                self._load(path)
+
+    def _load(self, path: Path) -> None:
+        self._retriever = bm25s.BM25.load(str(path), mmap=self.mmap, show_progress=False)
+        self._tokenizer = self._new_tokenizer()
+        self._tokenizer.load_vocab(str(path))
 
     def tokenize_queries(self, queries: Sequence[str]) -> list[list[int]]:
         """Vocabulary ids of each query; words the catalog never uses (and stopwords) are dropped."""
