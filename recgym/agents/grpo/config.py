@@ -6,9 +6,11 @@ are documented in :class:`recgym.agents.train_config.PolicyTrainingConfig`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from recgym.agents.grpo.loss import IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, SCALE_REWARDS
 from recgym.agents.train_config import PolicyTrainingConfig, field_docs
 
 
@@ -45,19 +47,87 @@ class GRPOConfig(PolicyTrainingConfig):
     """Optimizer passes over each rollout (mu in DeepSeekMath, ``ppo_epochs`` in verl; Rec-R1 keeps verl's 1). With
     more than 1 the rollout is reused PPO-style: old log-probs are recomputed once, and the clip starts to bind."""
 
-    clip_eps: float = 0.2
-    """PPO clip range of the ratio. verl's default ``clip_ratio=0.2``, used by Rec-R1."""
+    epsilon: float = 0.2
+    """PPO clip range of the ratio (lower side, and upper side unless ``epsilon_high`` is set); TRL's name. verl's
+    default ``clip_ratio=0.2``, used by Rec-R1. Formerly ``clip_eps`` (still accepted, deprecated)."""
+
+    epsilon_high: float | None = None
+    """Upper clip range, ``None``: ``epsilon``. DAPO's "clip-higher" (Yu et al., arXiv 2503.14476, sec. 3.1) uses 0.28
+    so that low-probability tokens can still gain probability, which delays entropy collapse."""
+
+    importance_sampling_level: str = "token"
+    """``"token"``: one ratio per token (PPO/GRPO). ``"sequence"``: one ratio per completion, the geometric mean of
+    its token ratios, clipped as a whole (GSPO, Zheng et al., arXiv 2507.18071: matches the sequence-level reward,
+    more stable). GSPO's objective is ``loss_type="grpo"`` with this; other loss types weight sequences by length."""
+
+    loss_type: str = "dapo"
+    """How per-token losses are reduced (normalisations as TRL 1.16's ``GRPOTrainer``): ``"dapo"`` token mean over
+    the whole step (DAPO, arXiv 2503.14476; recgym's behaviour before this option existed); ``"grpo"`` mean over each
+    completion's tokens, then over completions (DeepSeekMath, arXiv 2402.03300; favours short correct and long wrong
+    answers); ``"dr_grpo"`` token sum / (completions x ``max_new_tokens``), a constant (Dr. GRPO, Liu et al.,
+    arXiv 2503.20783, removes the length bias); ``"bnpo"`` token mean per micro-batch, averaged over micro-batches
+    (TRL's; depends on ``micro_batch_size``)."""
 
     beta: float = 0.001
     """KL-to-reference coefficient in the loss, k3 (``low_var_kl``) estimator. Rec-R1: ``kl_loss_coef=0.001``,
     ``kl_loss_type=low_var_kl``. ``0`` drops the reference forward entirely."""
 
+    use_bias_correction_kl: bool = False
+    """Multiply the k3 KL term by the importance ratio, making its gradient the unbiased reverse-KL gradient
+    (DeepSeek-V3.2, arXiv 2512.02556). TRL 1.16 defaults to ``True``; recgym keeps verl's plain k3 (Rec-R1), so set
+    it to carry a TRL config over exactly. Only matters with ``beta > 0``."""
+
+    scale_rewards: str = "group"
+    """Advantage scaling: ``"group"`` divides by each group's reward std (DeepSeekMath, verl, Rec-R1); ``"batch"`` by
+    the std of all rewards trained on this step (PPO-Lite, arXiv 2508.08221); ``"none"`` only subtracts the group
+    mean (Dr. GRPO, arXiv 2503.20783: the group std over-weights prompts that are nearly always or never solved)."""
+
     adv_eps: float = 1e-6
-    """Added to the group std in the advantage (DeepSeekMath's normalisation; verl's epsilon)."""
+    """Added to the std in the advantage (DeepSeekMath's normalisation; verl's epsilon)."""
+
+    mask_truncated_completions: bool = False
+    """Completions cut at ``max_new_tokens`` without a stop token get no loss (DAPO's overlong filtering, arXiv
+    2503.14476 sec. 3.4: a truncated answer is penalised for its length, not its content). They still count in
+    the group's reward mean and std."""
+
+    top_entropy_quantile: float = 1.0
+    """Keep the policy-gradient term only on tokens in the top this share of entropy ("Beyond the 80/20 Rule",
+    Wang et al., arXiv 2506.01939, recommends 0.2: the high-entropy "forking" tokens carry the learning). ``1.0``
+    keeps all tokens. As in TRL, the quantile is taken over each micro-batch's tokens (set ``micro_batch_size`` to
+    the whole batch for the paper's batch-level threshold) and the KL term stays on every token."""
 
     skip_zero_std_groups: bool = True
     """Drop groups whose G rewards are all equal before any forward/backward: their advantages are 0, so they
-    only dilute the token mean and cost compute (DAPO's observation; DAPO resamples, we skip and count them)."""
+    only dilute the token mean and cost compute (DAPO's observation, arXiv 2503.14476 sec. 3.2). Counted in
+    ``groups_skipped``. ``dynamic_sampling`` goes further and replaces them."""
+
+    dynamic_sampling: bool = False
+    """DAPO's dynamic sampling (arXiv 2503.14476 sec. 3.2): when groups have zero reward spread, draw further training
+    prompts (further along the same seeded visit order) until the step has ``prompts_per_step`` informative groups
+    or ``max_resample_rounds`` extra rounds were drawn; implies dropping zero-spread groups. Each round reuses the
+    vector env with a full ``prompts_per_step`` prompts (surplus informative groups are discarded, as in DAPO).
+    To stay resumable without sampler state, step s reserves visit positions ``s * P * (1 + max_resample_rounds)``
+    onwards, so positions a step did not need are skipped this epoch."""
+
+    max_resample_rounds: int = 3
+    """Bound on the extra rounds (generate + score ``prompts_per_step`` prompts each) dynamic sampling may draw per
+    step. DAPO's verl recipe bounds the same loop with ``max_num_gen_batches``; 3 keeps a CPU step within 4x."""
+
+    collapse_min_distinct: float = 0.25
+    """Collapse guard: a step counts as collapsed when ``distinct_frac`` (distinct completions per group / G,
+    averaged) is below this. Entropy collapse is the usual failure of GRPO-style RL (DAPO sec. 3.1; Cui et al.,
+    "The Entropy Mechanism of RL for Reasoning LMs", arXiv 2505.22617)."""
+
+    collapse_patience: int = 5
+    """Collapse guard: warn (``logging`` and ``warnings``) once ``distinct_frac`` stayed below
+    ``collapse_min_distinct`` for this many consecutive steps (0: never check)."""
+
+    stop_on_collapse: bool = False
+    """Collapse guard: also end training at that point; the step's record then carries ``stop_reason``, which
+    ``PolicyTrainer.train`` honours."""
+
+    clip_eps: float | None = None
+    """Deprecated old name of ``epsilon``; if set, it is moved there (with a ``DeprecationWarning``)."""
 
     lora_r: int = 0
     """LoRA rank; ``0`` fine-tunes all weights (Rec-R1 does). With LoRA the reference policy is the base model with
@@ -70,6 +140,12 @@ class GRPOConfig(PolicyTrainingConfig):
     output_dir: str = "runs/grpo"
     """Where ``metrics.jsonl`` and ``checkpoints/step-NNNNNN/`` go."""
 
+    def __post_init__(self) -> None:
+        if self.clip_eps is not None:  # the pre-TRL-naming field, e.g. in an old run's config.json
+            warnings.warn("GRPOConfig.clip_eps is deprecated; use epsilon", DeprecationWarning, stacklevel=3)
+            self.epsilon, self.clip_eps = self.clip_eps, None
+        super().__post_init__()
+
     def checks(self) -> dict[str, bool]:
         return {
             **super().checks(),
@@ -77,6 +153,16 @@ class GRPOConfig(PolicyTrainingConfig):
             "prompts_per_step >= 1": self.prompts_per_step >= 1,
             "num_iterations >= 1": self.num_iterations >= 1,
             "beta >= 0": self.beta >= 0,
+            "epsilon > 0": self.epsilon > 0,
+            "epsilon_high is None or >= 0": self.epsilon_high is None or self.epsilon_high >= 0,
+            f"loss_type in {LOSS_TYPES}": self.loss_type in LOSS_TYPES,
+            f"scale_rewards in {SCALE_REWARDS}": self.scale_rewards in SCALE_REWARDS,
+            f"importance_sampling_level in {IMPORTANCE_SAMPLING_LEVELS}": (
+                self.importance_sampling_level in IMPORTANCE_SAMPLING_LEVELS
+            ),
+            "0 <= top_entropy_quantile <= 1": 0.0 <= self.top_entropy_quantile <= 1.0,
+            "max_resample_rounds >= 0": self.max_resample_rounds >= 0,
+            "collapse_patience >= 0": self.collapse_patience >= 0,
         }
 
     @property
