@@ -133,6 +133,9 @@ class PolicyTrainer:
                 history.append(record)
                 bar.update(1)
                 bar.set_postfix({k: f"{record[k]:.3f}" for k in self.progress_keys if k in record})
+                if record.get("stop_reason"):  # a step may end training early (GRPO's collapse guard)
+                    log.warning("training stopped at step %d: %s", self.step, record["stop_reason"])
+                    break
         return history
 
     def _begin_training(self, venv: gym.vector.VectorEnv) -> None:
