@@ -3,6 +3,7 @@
     python benchmarks/grpo_step.py                       # 1 prompt/step, beta=0: 1 warm-up + 3 timed steps each
     python benchmarks/grpo_step.py --configs 1:0 1:0.001 2:0 --steps 3
     python benchmarks/grpo_step.py --quick               # smoke run: 1 timed step, 16-token completions
+    python benchmarks/grpo_step.py --quick --model-dir DIR   # any saved causal LM (the tests use a tiny random one)
 
 Needs the ``bench`` extra (``pip install -e .[bench]``, TRL); TRL is never imported by ``recgym`` itself.
 
@@ -33,8 +34,8 @@ Design (2-core machine shared with other jobs):
     then the other; the order alternates every round (A B, B A, ...). Only one worker computes at a time (the other
     blocks on its pipe), so they never compete for the 2 cores, and background load drifting over minutes hits both
     alike. The first ``--warmup`` step(s) of each (lazy optimizer state, first-call overheads) are not timed.
-  * recgym's step is ``GRPOAgent._train_step`` (the body of ``GRPOAgent.train``'s loop minus periodic
-    eval/checkpoint/jsonl logging, which are off or excluded for both). TRL's step is timed from its
+  * recgym's step is ``GRPOAgent.train_step`` (the public one-step API: the body of ``GRPOAgent.train``'s loop
+    minus periodic eval/checkpoint/jsonl logging, which are off or excluded for both). TRL's step is timed from its
     ``on_step_begin`` to ``on_step_end`` callbacks: generation, reward, log-prob forward(s), backward, clip and
     optimizer step (a callback blocks in ``on_step_begin`` until the parent says go).
   * Per-phase times are taken the same way in both workers: ``model.generate`` (instance wrapper), env reset+step,
@@ -82,7 +83,7 @@ class Settings:
     learning_rate: float = 1e-5
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    clip_eps: float = 0.2
+    epsilon: float = 0.2
     micro_batch_size: int = 8
     seed: int = 0
     total_steps: int = 4
@@ -209,7 +210,8 @@ def run_recgym(settings: Settings, conn) -> None:
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         max_grad_norm=settings.max_grad_norm,
-        clip_eps=settings.clip_eps,
+        epsilon=settings.epsilon,
+        loss_type="dapo",  # TRL's loss_type below; also recgym's default
         micro_batch_size=settings.micro_batch_size,
         num_iterations=1,
         beta=settings.beta,
@@ -230,7 +232,6 @@ def run_recgym(settings: Settings, conn) -> None:
     env.step = timer.wrap("env", env.step)
     agent.policy.model.generate = timer.wrap("generate", agent.policy.model.generate)
     ckpt.seed_everything(cfg.seed)  # what train() does on a fresh run
-    num_train = env.num_examples("train")
     conn.send({"ready": True, "rss": current_rss_bytes(), "threads": torch.get_num_threads()})
 
     for _ in range(settings.total_steps):
@@ -238,8 +239,7 @@ def run_recgym(settings: Settings, conn) -> None:
         seen.clear()
         timer.take()
         start = time.perf_counter()
-        record = agent._train_step(venv, num_train)  # the loop body of GRPOAgent.train
-        agent.step += 1
+        record = agent.train_step(venv)  # the loop body of GRPOAgent.train
         sec = time.perf_counter() - start
         conn.send(
             asdict(
@@ -292,7 +292,7 @@ def trl_config_kwargs(settings: Settings, output_dir: str) -> dict[str, Any]:
         "num_iterations": 1,
         # loss
         "beta": settings.beta,
-        "epsilon": settings.clip_eps,
+        "epsilon": settings.epsilon,
         "loss_type": "dapo",  # token mean over the whole step, as recgym
         "scale_rewards": "group",
         # optimiser, as recgym: torch AdamW, constant lr, weight decay, grad clip
@@ -579,7 +579,8 @@ def parse_config(text: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(f"expected PROMPTS:BETA such as 1:0 or 2:0.001, got {text!r}") from None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the benchmark; returns one summary per configuration (see :func:`summarise`)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", type=parse_config, default=[(1, 0.0)], metavar="P:BETA",
                     help="prompts per step and KL coefficient of each configuration (default 1:0)")
@@ -592,15 +593,20 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
     ap.add_argument("--log-dir", type=Path, default=None, help="worker logs (default: a temporary folder)")
-    args = ap.parse_args()
+    ap.add_argument("--model-dir", type=Path, default=None,
+                    help="a saved causal LM + tokenizer folder (default: the offline SmolLM2-135M-Instruct)")
+    args = ap.parse_args(argv)
     if args.quick:
         args.steps, args.max_new_tokens, args.configs = 1, 16, [(1, 0.0)]
 
-    from recgym.models import load_default_policy
+    if args.model_dir is None:
+        from recgym.models import load_default_policy
 
-    model, _ = load_default_policy()  # converts the GGUF once if needed; both workers then load this folder
-    model_dir = str(model.name_or_path)
-    del model
+        model, _ = load_default_policy()  # converts the GGUF once if needed; both workers then load this folder
+        model_dir = str(model.name_or_path)
+        del model
+    else:
+        model_dir = str(args.model_dir)
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="grpo-step-bench-"))
     log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -637,6 +643,7 @@ def main() -> None:
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps({"versions": vers, "configs": raw}, indent=2) + "\n")
+    return [summary for _, summary in results]
 
 
 if __name__ == "__main__":
