@@ -117,3 +117,73 @@ def test_prompting_agent_is_greedy_by_default_and_round_trips(tmp_path) -> None:
     loaded = load_agent(tmp_path / "prompting")
     assert isinstance(loaded, PromptingAgent)
     assert loaded.act(PROMPTS) == first
+
+
+# ------------------------------------------------------------------------------------- shared-prefix KV caching
+TEMPLATE = "You rewrite shopper requests into product search queries for a shop. Request: "
+LONG_PROMPTS = [TEMPLATE + "red shoes", TEMPLATE + "a blue waterproof jacket for hiking", TEMPLATE + "mug"]
+
+
+def test_shared_prefix_length_and_prefix_aligned_layout() -> None:
+    assert hf_policy.shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    # every row keeps at least one token of its own, even when one row is a prefix of another or all are equal
+    assert hf_policy.shared_prefix_length([[7, 8, 9], [7, 8, 9]]) == 2
+    ids, mask = hf_policy.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=2, pad_id=0)
+    assert ids.tolist() == [[1, 2, 3, 4], [1, 2, 0, 5]] and mask.tolist() == [[1, 1, 1, 1], [1, 1, 0, 1]]
+    ids, mask = hf_policy.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=0, pad_id=0)
+    assert ids.tolist() == [[1, 2, 3, 4], [0, 1, 2, 5]]  # plain left padding
+    assert hf_policy.shared_columns(ids, mask) == 0
+
+
+def _pair() -> tuple[HFPolicy, HFPolicy]:
+    model, tokenizer = tiny_policy(seed=0)
+    return HFPolicy(model, tokenizer, share_prefix=True), HFPolicy(model, tokenizer, share_prefix=False)
+
+
+def test_prompts_are_prefix_aligned_when_they_share_a_template() -> None:
+    shared, plain = _pair()
+    ids, mask = shared.encode(LONG_PROMPTS)
+    common = hf_policy.shared_columns(ids, mask)
+    assert common >= hf_policy.MIN_SHARED_PREFIX
+    assert mask[:, :common].all()  # the template is one block of columns, the padding comes after it
+    plain_ids, plain_mask = plain.encode(LONG_PROMPTS)
+    for row in range(len(LONG_PROMPTS)):  # same tokens per row, only placed differently
+        assert ids[row][mask[row].bool()].tolist() == plain_ids[row][plain_mask[row].bool()].tolist()
+
+
+def test_cached_sampling_draws_exactly_what_uncached_sampling_draws() -> None:
+    shared, plain = _pair()
+    sampling = SamplingConfig(max_new_tokens=6, temperature=1.0, top_p=0.9)
+    torch.manual_seed(3)
+    a = shared.sample(LONG_PROMPTS, n=4, sampling=sampling)
+    torch.manual_seed(3)
+    b = plain.sample(LONG_PROMPTS, n=4, sampling=sampling)
+    assert torch.equal(a.completion_ids, b.completion_ids) and a.texts == b.texts
+    greedy = SamplingConfig(max_new_tokens=6)
+    assert shared.sample(LONG_PROMPTS, sampling=greedy).texts == plain.sample(LONG_PROMPTS, sampling=greedy).texts
+
+
+def test_cached_logprobs_and_gradients_equal_the_full_forward() -> None:
+    """The prefix runs once and its cache is repeated to the rows: log-probs AND parameter gradients must be those
+    of running every row in full (the repeat's backward sums the rows' gradients into the prefix)."""
+    shared, plain = _pair()
+    torch.manual_seed(0)
+    rollout = shared.sample(LONG_PROMPTS, n=3, sampling=SamplingConfig(max_new_tokens=5, temperature=1.0))
+    assert hf_policy.shared_columns(rollout.prompt_ids, rollout.prompt_mask) >= hf_policy.MIN_SHARED_PREFIX
+    grads = []
+    for policy in (shared, plain):
+        policy.model.zero_grad()
+        logp, _ = policy.token_logprobs(rollout, temperature=0.8)
+        (logp * torch.linspace(0.5, 1.5, logp.numel()).view_as(logp)).sum().backward()
+        grads.append((logp.detach(), [p.grad.clone() for p in policy.model.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
+    for g_shared, g_full in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(g_shared, g_full, atol=1e-5, rtol=1e-4)
+
+
+def test_response_prefix_is_prompt_not_action(policy: HFPolicy) -> None:
+    policy.response_prefix = "The shopper wants a"
+    (text,) = policy.render(["red shoes"])
+    assert text.endswith("<|im_start|>assistant\nThe shopper wants a")
+    rollout = policy.sample(["red shoes"], sampling=SamplingConfig(max_new_tokens=3))
+    assert not rollout.texts[0].startswith("The shopper wants a")

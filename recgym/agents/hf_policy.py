@@ -1,8 +1,17 @@
 """A thin wrapper over a Hugging Face causal LM: render observations as chat prompts, sample completions, and score
 completion tokens (log-probs and entropy) for policy-gradient training.
 
-Shapes: ``B`` prompts, ``n`` samples per prompt, ``N = B * n`` completion rows, ``P`` prompt tokens (left padded),
-``C`` completion tokens (right padded), ``V`` vocabulary size.
+Shapes: ``B`` prompts, ``n`` samples per prompt, ``N = B * n`` completion rows, ``P`` prompt tokens, ``C`` completion
+tokens (right padded), ``V`` vocabulary size.
+
+Shared prefixes. RL prompts are one template around a short request, so a batch's prompts share most of their tokens
+(Rec-R1's are 150-400 tokens around a 5-20 token query), and a GRPO group repeats one prompt G times. Prompts are
+therefore laid out *prefix-aligned*: ``[shared prefix | padding | own suffix]``, the prefix being the tokens every
+prompt of the batch starts with. The prefix is run through the model ONCE (batch 1) and its KV cache is repeated to
+every row, both when sampling and when scoring completions for the loss (with gradients: the cache is built inside
+the autograd graph and repeating it sums the rows' gradients back into the one prefix, so the result is exact, not an
+approximation). Positions follow the attention mask, so the padding between prefix and suffix changes nothing; a
+batch without a useful shared prefix falls back to plain left padding.
 """
 
 from __future__ import annotations
@@ -16,6 +25,9 @@ import torch
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from recgym.models import stop_token_ids
+
+MIN_SHARED_PREFIX = 8
+"""Shortest shared prefix worth a separate forward; shorter ones are simply recomputed per row."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +91,12 @@ class HFPolicy:
     """
 
     def __init__(
-        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, system_prompt: str | None = None
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        system_prompt: str | None = None,
+        share_prefix: bool = True,
+        response_prefix: str = "",
     ) -> None:
         if tokenizer.pad_token_id is None:
             raise ValueError("tokenizer needs a pad token; load it through recgym.models.prepare_tokenizer")
@@ -87,29 +104,37 @@ class HFPolicy:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.system_prompt = system_prompt
+        self.share_prefix = share_prefix
+        self.response_prefix = response_prefix
         self.stop_ids = stop_token_ids(tokenizer, model)
 
     # ----------------------------------------------------------------------------------------------------- prompts
     def render(self, observations: Sequence[str]) -> list[str]:
-        """Chat-template each observation as one user turn (after the optional system prompt), ready for the reply.
+        """Chat-template each observation as one user turn (after the optional system prompt), ready for the reply,
+        which starts with ``response_prefix`` (the policy writes only what follows it; the action is that part).
 
         Tokenizers without a chat template (base models) get the observation text as is.
         """
         if self.tokenizer.chat_template is None:
-            return [obs if self.system_prompt is None else f"{self.system_prompt}\n\n{obs}" for obs in observations]
-        system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
-        return [
-            self.tokenizer.apply_chat_template(
-                [*system, {"role": "user", "content": obs}], tokenize=False, add_generation_prompt=True
-            )
-            for obs in observations
-        ]
+            texts = [obs if self.system_prompt is None else f"{self.system_prompt}\n\n{obs}" for obs in observations]
+        else:
+            system = [] if self.system_prompt is None else [{"role": "system", "content": self.system_prompt}]
+            texts = [
+                self.tokenizer.apply_chat_template(
+                    [*system, {"role": "user", "content": obs}], tokenize=False, add_generation_prompt=True
+                )
+                for obs in observations
+            ]
+        return [text + self.response_prefix for text in texts]
 
     def encode(self, observations: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(ids, mask)`` of the rendered prompts, left padded. The template already holds any BOS token."""
-        enc = self.tokenizer(self.render(observations), return_tensors="pt", padding=True, add_special_tokens=False)
-        device = self.model.device
-        return enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        """``(ids, mask)`` of the rendered prompts, prefix-aligned (see the module docstring; plain left padding
+        when the prompts share fewer than ``MIN_SHARED_PREFIX`` tokens or ``share_prefix`` is off). The template
+        already holds any BOS token."""
+        rows = self.tokenizer(self.render(observations), add_special_tokens=False)["input_ids"]
+        shared = shared_prefix_length(rows) if self.share_prefix else 0
+        ids, mask = prefix_aligned(rows, shared if shared >= MIN_SHARED_PREFIX else 0, self.tokenizer.pad_token_id)
+        return ids.to(self.model.device), mask.to(self.model.device)
 
     # -------------------------------------------------------------------------------------------------- sampling
     @torch.no_grad()
@@ -121,8 +146,12 @@ class HFPolicy:
         """
         sampling = sampling or SamplingConfig()
         prompt_ids, prompt_mask = self.encode(observations)
-        # Each prompt is encoded once and repeated n times in a row (what num_return_sequences does, but greedy
-        # decoding accepts it too), so rows are grouped by prompt.
+        # Each prompt is run through the model once (its shared prefix once for all) and its KV cache repeated to
+        # its n rows; generate() then runs only the last prompt column and the new tokens.
+        cache = {}
+        if self.share_prefix and prompt_ids.shape[1] > 1:
+            cache[_cache_keyword(self.model)] = prompt_cache(self.model, prompt_ids, prompt_mask, n)
+        # Rows are grouped by prompt (what num_return_sequences does, but greedy decoding accepts it too).
         prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
         prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
         options: dict[str, Any] = {"do_sample": False}
@@ -136,7 +165,9 @@ class HFPolicy:
             use_cache=True,
             **options,
         )
-        output = self.model.generate(input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=config)
+        output = self.model.generate(
+            input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=config, **cache
+        )
         completion_ids = output[:, prompt_ids.shape[1] :]
         completion_mask = self.completion_mask(completion_ids)
         visible = torch.where(completion_mask.bool(), completion_ids, self.tokenizer.pad_token_id)
@@ -181,7 +212,7 @@ class HFPolicy:
 
         See :func:`completion_logprobs`; this uses the policy's own model.
         """
-        return completion_logprobs(self.model, batch, temperature, with_entropy, chunk_rows)
+        return completion_logprobs(self.model, batch, temperature, with_entropy, chunk_rows, self.share_prefix)
 
     @torch.no_grad()
     def batched_logprobs(
@@ -194,7 +225,9 @@ class HFPolicy:
         """No-grad log-probs ``[N, C]`` of a whole batch, one forward per micro-batch (old/reference policies)."""
         model = self.model if model is None else model
         parts = [
-            completion_logprobs(model, batch.select(slice(i, i + micro_batch_size)), temperature)[0]
+            completion_logprobs(
+                model, batch.select(slice(i, i + micro_batch_size)), temperature, share_prefix=self.share_prefix
+            )[0]
             for i in range(0, len(batch), micro_batch_size)
         ]
         return torch.cat(parts, dim=0)
@@ -206,44 +239,110 @@ def completion_logprobs(
     temperature: float = 1.0,
     with_entropy: bool = False,
     chunk_rows: int = 1024,
+    share_prefix: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Log-probs of each completion token under ``model`` (logits divided by ``temperature``, the distribution the
     tokens were sampled from), and optionally the entropy of that distribution (detached; for logging).
 
-    Memory stays small: all-padding columns are trimmed, logits are produced only for completion positions
-    (``logits_to_keep`` where the model takes it), and the log-softmax runs over ``chunk_rows`` positions at a time
-    instead of materialising a second ``[N, C, V]`` tensor. Positions past a row's stop token get 0.
+    Compute stays small: the prefix every row shares (a whole GRPO group shares its entire prompt) runs once and its
+    KV cache is repeated to the rows (exact, gradients included); all-padding columns are dropped; logits are made
+    only for completion positions (``logits_to_keep`` where the model takes it) and the log-softmax runs over
+    ``chunk_rows`` positions at a time instead of materialising a second ``[N, C, V]`` tensor. Positions past a
+    row's stop token get 0.
     """
     num_rows, width = batch.completion_ids.shape
-    keep_prompt = batch.prompt_mask.any(dim=0)  # left padding shared by every row of this micro-batch
-    first = int(keep_prompt.nonzero()[0]) if keep_prompt.any() else 0
+    keep = batch.prompt_mask.any(dim=0)  # padding columns shared by every row of this micro-batch
+    prompt_ids, prompt_mask = batch.prompt_ids[:, keep], batch.prompt_mask[:, keep]
     length = int(batch.completion_mask.sum(dim=1).max()) if num_rows else 0
-    prompt_ids, prompt_mask = batch.prompt_ids[:, first:], batch.prompt_mask[:, first:]
     completion_ids = batch.completion_ids[:, :length]
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, torch.ones_like(completion_ids)], dim=1)
-    # generate() derives positions from the attention mask under left padding; do the same so scores match.
+    # generate() derives positions from the attention mask; do the same so scores match what was sampled.
     position_ids = (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
 
+    # At least the last prompt column stays uncached: its logits predict the first completion token.
+    shared = min(shared_columns(prompt_ids, prompt_mask), prompt_ids.shape[1] - 1)
+    inputs: dict[str, Any] = {"attention_mask": attention_mask}
+    if share_prefix and shared >= MIN_SHARED_PREFIX and num_rows > 1:
+        inputs[_cache_keyword(model)] = prefix_cache(model, input_ids[:1, :shared], num_rows)
+    else:
+        shared = 0
+    inputs.update(input_ids=input_ids[:, shared:], position_ids=position_ids[:, shared:])
     # Logits at position t predict token t + 1: the completion is predicted from the last prompt position onwards.
     if _accepts_logits_to_keep(model):
-        logits = model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            use_cache=False,
-            logits_to_keep=length + 1,
-        ).logits[:, :-1]
+        logits = model(**inputs, use_cache=shared > 0, logits_to_keep=length + 1).logits[:, :-1]
     else:
-        logits = model(
-            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
-        ).logits[:, prompt_ids.shape[1] - 1 : -1]
+        logits = model(**inputs, use_cache=shared > 0).logits[:, prompt_ids.shape[1] - shared - 1 : -1]
     logp, entropy = chunked_logprobs(logits, completion_ids, temperature, with_entropy, chunk_rows)
 
     mask = batch.completion_mask[:, :length].to(logp.dtype)
     logp = _pad_columns(logp * mask, width)
     entropy = None if entropy is None else _pad_columns(entropy * mask, width)
     return logp, entropy
+
+
+def shared_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """How many leading tokens all ``rows`` have in common, leaving every row at least one token of its own."""
+    if not rows:
+        return 0
+    first, limit = rows[0], min(len(r) for r in rows) - 1
+    shared = 0
+    while shared < limit and all(r[shared] == first[shared] for r in rows):
+        shared += 1
+    return shared
+
+
+def prefix_aligned(rows: Sequence[Sequence[int]], shared: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids, mask)`` laid out ``[first shared tokens | padding | rest]``; ``shared=0`` is plain left padding."""
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        rest = len(row) - shared
+        ids[i, :shared], ids[i, width - rest :] = torch.tensor(row[:shared]), torch.tensor(row[shared:])
+        mask[i, :shared], mask[i, width - rest :] = 1, 1
+    return ids, mask
+
+
+def shared_columns(ids: torch.Tensor, mask: torch.Tensor) -> int:
+    """Leading columns that are real tokens and identical in every row (the prefix one forward can serve)."""
+    same = (ids == ids[:1]).all(dim=0) & mask.bool().all(dim=0)
+    return int(same.long().cumprod(dim=0).sum())
+
+
+@torch.no_grad()
+def prompt_cache(model: torch.nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, n: int) -> Any:
+    """The KV cache of every prompt column but the last, for ``B`` prompt rows repeated ``n`` times each (row
+    ``i`` of the result is prompt ``i // n``): the shared prefix runs once, each prompt's own suffix once."""
+    num_prompts, width = prompt_ids.shape
+    shared = min(shared_columns(prompt_ids, prompt_mask), width - 1)
+    if shared < MIN_SHARED_PREFIX and shared < width - 1:
+        shared = 0
+    cache = prefix_cache(model, prompt_ids[:1, :shared], num_prompts) if shared else None
+    if shared < width - 1:
+        positions = (prompt_mask.cumsum(dim=1) - 1).clamp(min=0)
+        inputs = {} if cache is None else {_cache_keyword(model): cache}
+        if _accepts_logits_to_keep(model):
+            inputs["logits_to_keep"] = 1
+        cache = model(
+            input_ids=prompt_ids[:, shared : width - 1],
+            attention_mask=prompt_mask[:, : width - 1],
+            position_ids=positions[:, shared : width - 1],
+            use_cache=True,
+            **inputs,
+        ).past_key_values
+    cache.batch_repeat_interleave(n)
+    return cache
+
+
+def prefix_cache(model: torch.nn.Module, prefix_ids: torch.Tensor, rows: int) -> Any:
+    """The KV cache of ``prefix_ids`` (``[1, S]``) repeated to ``rows`` rows. Built with gradients when they are
+    enabled: the repeat's backward sums every row's gradient into the prefix's."""
+    keep = {"logits_to_keep": 1} if _accepts_logits_to_keep(model) else {}
+    out = model(input_ids=prefix_ids, use_cache=True, **keep)
+    cache = out.past_key_values
+    cache.batch_repeat_interleave(rows)
+    return cache
 
 
 def chunked_logprobs(
@@ -277,7 +376,16 @@ def _pad_columns(values: torch.Tensor, width: int) -> torch.Tensor:
     return torch.nn.functional.pad(values, (0, width - values.shape[1]))
 
 
+def _forward_parameters(model: torch.nn.Module) -> Any:
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return inspect.signature(base.forward).parameters
+
+
+def _cache_keyword(model: torch.nn.Module) -> str:
+    """transformers 5.24 renamed ``past_key_values`` to ``cache`` (the old name warns, and goes in 5.40)."""
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
+
+
 def _accepts_logits_to_keep(model: torch.nn.Module) -> bool:
     """Whether the underlying transformers model's forward takes ``logits_to_keep`` (PEFT wrappers pass it on)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "logits_to_keep" in inspect.signature(base.forward).parameters
+    return "logits_to_keep" in _forward_parameters(model)

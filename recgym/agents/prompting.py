@@ -22,6 +22,7 @@ class PromptingAgent:
         model, tokenizer: The LM (e.g. from ``recgym.models.load_default_policy``).
         sampling: Decoding settings; the default is greedy with 64 new tokens.
         system_prompt: Optional system turn before each observation.
+        response_prefix: Text the reply starts with (assistant prefill); the action is what the model writes after it.
         batch_size: Observations per ``generate`` call.
     """
 
@@ -32,8 +33,9 @@ class PromptingAgent:
         sampling: SamplingConfig | None = None,
         system_prompt: str | None = None,
         batch_size: int = 16,
+        response_prefix: str = "",
     ) -> None:
-        self.policy = HFPolicy(model, tokenizer, system_prompt=system_prompt)
+        self.policy = HFPolicy(model, tokenizer, system_prompt=system_prompt, response_prefix=response_prefix)
         self.sampling = sampling or SamplingConfig()
         self.batch_size = batch_size
 
@@ -61,6 +63,7 @@ class PromptingAgent:
             sampling=dataclasses.asdict(self.sampling),
             system_prompt=self.policy.system_prompt,
             batch_size=self.batch_size,
+            response_prefix=self.policy.response_prefix,
         )
 
     @classmethod
@@ -75,4 +78,5 @@ class PromptingAgent:
             sampling=SamplingConfig(**params["sampling"]),
             system_prompt=params["system_prompt"],
             batch_size=params["batch_size"],
+            response_prefix=params.get("response_prefix", ""),
         )

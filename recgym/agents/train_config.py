@@ -29,6 +29,12 @@ class PolicyTrainingConfig:
     """Optional system turn before each observation. The env's observation is the full user prompt already
     (Rec-R1 puts its instructions in the user turn), so none by default."""
 
+    response_prefix: str = ""
+    """Text the reply starts with, written into the prompt after the chat template's assistant header (an
+    "assistant prefill"); the policy writes only what follows, and only that is the action. A prefix such as
+    ``"The shopper is looking for a"`` makes even a 135M model's first sampled tokens a product description
+    instead of chatter ("Sure! Here is..."), so short completions and the whole sampling budget go to the answer."""
+
     max_new_tokens: int = 64
     """Completion length cap when the agent acts (evaluation, ``act``)."""
 

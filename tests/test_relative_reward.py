@@ -1,0 +1,54 @@
+"""RelativeToRaw: the reward is the improvement over the example's raw query, drops discounted by loss_weight."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import recgym  # noqa: F401
+from recgym.envs.relative import RelativeToRaw
+
+N = 4
+
+
+@pytest.fixture(scope="module")
+def venv():
+    return gym.make_vec("RecR1/Shop-BM25-v0", num_envs=N, reward="expand", k=100)
+
+
+def _step(env, actions, indices=(0, 1, 2, 3)):
+    env.reset(options={"indices": list(indices), "split": "train"})
+    return env.step(actions)
+
+
+def test_rewards_are_differences_to_the_raw_query_with_discounted_drops(venv) -> None:
+    _, _, _, _, infos = _step(venv, [""] * N)
+    raw = np.asarray(infos["ndcg@100"], dtype=float)
+    actions = ["", "gaming chair", "zzzz qqqq", "travel mug stainless"]
+    _, plain, _, _, _ = _step(venv, actions)
+    wrapped = RelativeToRaw(venv, loss_weight=0.25)
+    _, shaped, _, _, winfo = _step(wrapped, actions)
+    diff = plain - raw
+    assert diff[0] == 0.0 and shaped[0] == 0.0  # the raw action itself earns exactly nothing
+    np.testing.assert_allclose(winfo["raw_reward"], raw)
+    np.testing.assert_allclose(winfo["env_reward"], plain)
+    np.testing.assert_allclose(shaped, np.where(diff >= 0, diff, 0.25 * diff))
+    assert (diff < 0).any() or (diff > 0).any()  # the case is informative
+
+
+def test_raw_rewards_are_per_split(venv) -> None:
+    """Index 0 of val is another example than index 0 of train: a memo keyed by index alone would mix them up."""
+    wrapped = RelativeToRaw(venv, loss_weight=1.0)
+    _, _, _, _, train = _step(wrapped, ["gaming chair"] * N)
+    wrapped.reset(options={"indices": [0, 1, 2, 3], "split": "val"})
+    _, shaped, _, _, val = wrapped.step([""] * N)
+    assert shaped.tolist() == [0.0] * N
+    assert not np.array_equal(train["raw_reward"], val["raw_reward"])
+
+
+def test_step_without_reset_and_bad_weight_are_errors(venv) -> None:
+    with pytest.raises(ValueError, match="loss_weight"):
+        RelativeToRaw(venv, loss_weight=1.5)
+    with pytest.raises(RuntimeError, match="reset"):
+        RelativeToRaw(venv).step([""] * N)
