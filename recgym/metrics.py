@@ -112,13 +112,23 @@ def _check(gains: np.ndarray, k: int) -> np.ndarray:
     return gains[:, :k]
 
 
+def _discounted_sums(gains: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """``gains @ disc`` per row, added strictly left to right. A matrix product lets BLAS pick its kernel and
+    summation order by the number of rows, so a ranking's DCG (and a reward) changed in the last bit with the size
+    of the batch it was scored in; a running sum along each row does the same additions whatever the batch."""
+    if gains.shape[1] == 0:
+        return np.zeros(gains.shape[0], dtype=np.float64)
+    return np.cumsum(gains * disc[: gains.shape[1]], axis=1)[:, -1]
+
+
 def ndcg_at_k(gains: np.ndarray, ideal: np.ndarray, k: int) -> np.ndarray:
-    """NDCG@k per row; ``ideal`` is ``ideal_gains(relevant, k)`` (or any (n, >=k) array of sorted ideal gains)."""
+    """NDCG@k per row; ``ideal`` is ``ideal_gains(relevant, k)`` (or any (n, >=k) array of sorted ideal gains).
+    Each row's value is independent of the other rows (bit for bit)."""
     g = _check(gains, k)
     disc = _discounts(k)
-    dcg = g @ disc[: g.shape[1]]
+    dcg = _discounted_sums(g, disc)
     ideal = np.asarray(ideal, dtype=np.float64)[:, :k]
-    idcg = ideal @ disc[: ideal.shape[1]]
+    idcg = _discounted_sums(ideal, disc)
     return np.divide(dcg, idcg, out=np.zeros_like(dcg), where=idcg > 0)
 
 

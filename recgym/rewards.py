@@ -25,17 +25,53 @@ MAX_QUERY_CHARS = 4096
 """Queries are cut to this many characters before retrieval: no real query is longer, and it bounds the cost of a
 100 kB action. The cut query is what ``info["query"]`` reports."""
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+# The tags are found one by one and paired by a single left-to-right walk: `<answer>(.*?)</answer>` applied to the
+# whole text retried its lazy scan from every opening tag, quadratic in the number of unclosed tags (128 kB of
+# `<answer>` took 9 s). Literal tag patterns cannot backtrack; IGNORECASE keeps the regex's case folding (e.g. the
+# long s "ſ" matches "s") so the blocks found are exactly those `findall` found.
+_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
+_CLOSE_LEN = len("</answer>")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def last_answer_block(action: str) -> str | None:
+    """The text inside the last ``<answer>...</answer>`` block, as ``re.findall(r"<answer>(.*?)</answer>", action,
+    re.DOTALL | re.IGNORECASE)[-1]`` gives it (each block opens at the first unused ``<answer>`` and closes at the
+    next ``</answer>``), in time linear in ``len(action)``; None when there is no complete block."""
+    closes = [m.start() for m in _CLOSE.finditer(action)]
+    if not closes:
+        return None
+    block, pos, c = None, 0, 0
+    while True:
+        opening = _OPEN.search(action, pos)
+        if opening is None:
+            return block
+        start = opening.end()
+        while c < len(closes) and closes[c] < start:  # closes only move forward: linear over the whole walk
+            c += 1
+        if c == len(closes):
+            return block
+        block, pos = action[start : closes[c]], closes[c] + _CLOSE_LEN
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (a surrogate pair written as two code points becomes
+    its character). ``json.loads('"\\ud800"')`` turns pure-ASCII JSON into a string that no UTF-8 encoder accepts,
+    and tokenizers (the dense recommender's among them) raise on it; every query sent to a recommender passes here."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def extract_answer_query(action: str) -> str | None:
     """The ``"query"`` string of the last ``<answer>{...}</answer>`` block, or None when there is none or it is not
     a JSON object with a string ``query``."""
-    blocks = _ANSWER.findall(action)
-    if not blocks:
+    block = last_answer_block(action)
+    if block is None:
         return None
     try:
-        payload = json.loads(blocks[-1].strip())
+        payload = json.loads(block.strip())
     except (ValueError, RecursionError):
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
@@ -72,12 +108,12 @@ class RewardPreset:
             raise TypeError(f"actions must be str, got {type(action).__name__}")
         if self.name == "recr1":
             query = extract_answer_query(action)
-            return ("", False) if query is None else (query[:MAX_QUERY_CHARS], True)
+            return ("", False) if query is None else (valid_unicode(query[:MAX_QUERY_CHARS]), True)
         if self.name == "plain":
-            return action[:MAX_QUERY_CHARS], True
+            return valid_unicode(action[:MAX_QUERY_CHARS]), True
         expansion = extract_answer_query(action)
         expansion = action if expansion is None else expansion
-        return f"{raw_query} {expansion}".strip()[:MAX_QUERY_CHARS], True
+        return valid_unicode(f"{raw_query} {expansion}".strip()[:MAX_QUERY_CHARS]), True
 
     def reward(self, format_ok: bool | np.ndarray, metric: float | np.ndarray) -> np.ndarray:
         """Reward from the format flag and the metric value; elementwise over arrays (a 0-d array for scalars)."""

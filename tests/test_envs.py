@@ -1,10 +1,15 @@
 """RecTextEnv / RecTextVectorEnv behaviour on a tiny in-memory dataset with real BM25."""
 
+import math
+
+import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-from helpers import tiny_search_dataset, tiny_sequential_dataset
+from helpers import CATALOG, tiny_search_dataset, tiny_sequential_dataset
 
+import recgym  # noqa: F401
+from recgym.data import Example, TaskDataset
 from recgym.envs import ProductSearchEnv, RecTextEnv, RecTextVectorEnv, SequentialRecEnv
 from recgym.recommenders import BM25Recommender
 from recgym.rewards import format_answer
@@ -123,7 +128,7 @@ def test_vector_env_one_search_call_and_same_rewards_as_single():
     for a in actions:
         env.reset(options={"index": 1})
         single.append(env.step(a)[1])
-    np.testing.assert_allclose(rewards, single)
+    assert rewards.tolist() == single  # bit for bit: a reward does not depend on its batch
     assert rewards[0] == pytest.approx(1.1) and rewards[1] == -2.0
     assert infos["format_ok"].tolist() == [True, False, False, True, True]
 
@@ -153,3 +158,55 @@ def test_render_ansi():
     assert "query: 'gaming headset'" in env.render()
     with pytest.raises(ValueError, match="render_mode"):
         make(render_mode="human")
+
+
+def test_vector_step_refuses_a_str_as_a_batch():
+    """Issue #15, defect 3: a str is a sequence of one-character strings, so "abcdefgh" passed as 8 actions."""
+    venv = RecTextVectorEnv(8, env=make(reward="plain"))
+    venv.reset(options={"index": 0})
+    with pytest.raises(TypeError, match="sequence of 8 str actions"):
+        venv.step("abcdefgh")
+    with pytest.raises(TypeError, match="must be str"):
+        venv.step([b"x"] * 8)
+    _, rewards, terminated, _, _ = venv.step(["mug"] * 8)  # the refused calls left the episodes open
+    assert terminated.all() and (rewards > 0).all()
+
+
+def test_reset_index_must_be_an_int():
+    """Issue #15, defect 10: True was taken as index 1 and "1" was reported as out of range."""
+    env = make()
+    for bad in (True, False, "1", 1.0):
+        with pytest.raises(TypeError, match="index must be an int"):
+            env.reset(options={"index": bad})
+    assert env.reset(options={"index": np.int64(1)})[1]["index"] == 1
+    venv = RecTextVectorEnv(2, env=make())
+    with pytest.raises(TypeError, match="index must be an int"):
+        venv.reset(options={"indices": [0, True]})
+    with pytest.raises(TypeError, match="index must be an int"):
+        venv.reset(options={"index": "0"})
+
+
+def test_a_failed_first_reset_of_a_made_env_does_not_break_its_steps():
+    """Issue #15, defect 10: Gymnasium's passive checker kept no data from a first reset that raised, and every later
+    step died in it with "cannot unpack non-iterable NoneType object", even after a good reset."""
+    env = gym.make("RecR1/Shop-BM25-v0", reward="plain", dataset_kwargs={"num_products": 200, "num_queries": 50})
+    with pytest.raises(ValueError, match="out of range"):
+        env.reset(options={"index": 10**6})
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step("mug")
+    for _ in range(2):
+        env.reset(options={"index": 0})
+        _, reward, terminated, _, _ = env.step("mug")
+        assert terminated and math.isfinite(reward)
+
+
+@pytest.mark.parametrize("gain", [math.inf, math.nan, -math.inf])
+def test_non_finite_gains_of_a_users_dataset_are_refused(gain):
+    """Issue #15, defect 4: an infinite gain made the reward NaN (inf / inf); a NaN one was dropped silently."""
+    ex = Example("q0", query="coffee", relevant={"mug": 1.0, "press": gain})
+    dataset = TaskDataset("mine", "search", CATALOG, {"train": (ex,)})
+    env = make(dataset, reward="plain")
+    with pytest.raises(ValueError, match="'q0' has relevance gain .* for item 'press'; gains must be finite"):
+        env.reset(options={"index": 0})
+    with pytest.raises(ValueError, match="non-finite relevance gain"):
+        dataset.validate()

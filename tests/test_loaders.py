@@ -262,7 +262,7 @@ def test_search_jsonl_written(tmp_path: Path, caplog) -> None:
         ([{"qid": "1", "text": "q", "item_id": "a"}], ["line 1", "missing key 'query'", "'text'"]),
         ([{"qid": "1", "query": "q"}], ["line 1", "missing key 'relevant' or 'item_ids' or 'item_id'"]),
         ([{"qid": "1", "query": "q", "item_ids": "a"}], ["line 1", "'item_ids' must be a list"]),
-        ([{"qid": "1", "query": "q", "relevant": {"a": "high"}}], ["line 1", "gain of 'a' must be a number"]),
+        ([{"qid": "1", "query": "q", "relevant": {"a": "high"}}], ["line 1", "gain of 'a' must be a finite number"]),
         ([{"qid": "1", "query": "q", "item_id": "a", "split": "holdout"}], ["line 1", "unknown split 'holdout'"]),
         ([[1, 2]], ["line 1", "expected a JSON object, got list"]),
         ([], ["file is empty"]),

@@ -115,3 +115,24 @@ def test_array_form_of_relevance_equals_mapping_form():
     as_arrays = compute_metrics(ranked, [relevance_arrays(r) for r in relevant], ks=(5, 20))
     for key in as_maps:
         np.testing.assert_array_equal(as_maps[key], as_arrays[key])
+
+
+def test_each_rows_metrics_are_independent_of_its_batch_bit_for_bit():
+    """Issue #15, defect 3: a matrix product over the batch gave a ranking 1 ulp different NDCG alone and in a batch
+    (and so single-env and vector-env rewards differed)."""
+    rng = np.random.default_rng(0)
+    n, depth, items = 64, 1000, 5000
+    ranked = np.stack([rng.permutation(items)[:depth] for _ in range(n)])
+    relevant = [
+        {int(p): float(g) for p, g in zip(rng.choice(items, 40, replace=False), rng.choice([0.01, 0.1, 1.0], 40))}
+        for _ in range(n)
+    ]
+    for i in range(n):  # the relevant items inside the ranking, where their gains count
+        ranked[i, rng.choice(depth, 20, replace=False)] = list(relevant[i])[:20]
+    ks, metrics = (10, 100, 1000), ("ndcg", "recall", "mrr", "hit")
+    batch = compute_metrics(ranked, relevant, ks=ks, metrics=metrics)
+    for size in (1, 3, 7, 32):
+        for start in range(0, n, size):
+            part = compute_metrics(ranked[start : start + size], relevant[start : start + size], ks=ks, metrics=metrics)
+            for key, values in part.items():
+                assert np.array_equal(values, batch[key][start : start + size]), (key, size, start)

@@ -1,10 +1,21 @@
 """Action parsing and reward presets: every string gets a defined reward."""
 
 import json
+import random
+import re
+import time
 
 import pytest
 
-from recgym.rewards import MAX_QUERY_CHARS, RewardPreset, extract_answer_query, format_answer, get_preset
+from recgym.rewards import (
+    MAX_QUERY_CHARS,
+    RewardPreset,
+    extract_answer_query,
+    format_answer,
+    get_preset,
+    last_answer_block,
+    valid_unicode,
+)
 
 
 def test_recr1_well_formed_and_malformed():
@@ -55,3 +66,41 @@ def test_bad_preset_and_types():
         RewardPreset("nope")
     with pytest.raises(TypeError, match="must be str"):
         get_preset("plain").parse(None, "")  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_become_replacement_characters():
+    """Issue #15, defect 1: ``json.loads`` turns pure-ASCII escapes into lone surrogates, which tokenizers reject;
+    every preset hands the recommender valid Unicode (a pair written as two code points is joined)."""
+    ascii_action = r'<answer>{"query": "mug \ud800 \udfff x"}</answer>'
+    for preset in ("recr1", "expand"):
+        query, ok = RewardPreset(preset).parse(ascii_action, "raw")
+        assert ok and query.endswith("mug \ufffd \ufffd x")
+        query.encode("utf-8")
+    for preset in ("plain", "expand"):
+        query, _ = RewardPreset(preset).parse("a\ud800b \ud83d\ude00", "raw")
+        assert query.endswith("a\ufffdb \U0001f600")
+    assert valid_unicode("plain text") == "plain text"
+    assert valid_unicode(format_answer("ok")) == format_answer("ok")
+
+
+def test_answer_parsing_is_linear_in_the_action_length():
+    """Issue #15, defect 2: the lazy regex rescanned from every unclosed ``<answer>``: 128 kB took 9 s."""
+    for action in ["<answer>" * 16_384, "<answer>" * 131_072 + "</answer>", "</answer><answer>x" * 60_000]:
+        start = time.perf_counter()
+        for preset in ("recr1", "expand"):
+            RewardPreset(preset).parse(action, "raw")
+        assert time.perf_counter() - start < 1.0, len(action)
+    tail = '<answer>{"query": "last"}</answer>'
+    assert extract_answer_query("<answer>" * 100_000 + tail) is None  # the first open tag owns the block
+    assert extract_answer_query("</answer>" * 100_000 + tail) == "last"
+
+
+def test_last_answer_block_is_exactly_what_findall_found():
+    """The linear walk keeps the old semantics: ``findall(r"<answer>(.*?)</answer>", re.S | re.I)[-1]``."""
+    pattern = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+    tokens = ["<answer>", "</answer>", "<ANSWER>", "</Answer>", "<anſwer>", "x", "<", ">", "/", "</answer", "\n"]
+    rng = random.Random(0)
+    for _ in range(20_000):
+        action = "".join(rng.choice(tokens) for _ in range(rng.randint(0, 10)))
+        blocks = pattern.findall(action)
+        assert last_answer_block(action) == (blocks[-1] if blocks else None), action

@@ -7,6 +7,7 @@ catalog, envs render its examples into prompts. Nothing here knows about files o
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -130,6 +131,8 @@ class TaskDataset:
         """Check every relevant/history id is in the catalog and every example has a positive-gain item."""
         for split, examples in self.splits.items():
             for ex in examples:
+                if not all(math.isfinite(g) for g in ex.relevant.values()):
+                    raise ValueError(f"{self.name}/{split}: example {ex.example_id!r} has a non-finite relevance gain")
                 if not any(g > 0 for g in ex.relevant.values()):
                     raise ValueError(f"{self.name}/{split}: example {ex.example_id!r} has no relevant item")
                 for item_id in (*ex.relevant, *ex.history):

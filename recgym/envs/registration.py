@@ -34,5 +34,9 @@ def register_envs() -> None:
                 entry_point="recgym.envs.factory:make_env",
                 vector_entry_point="recgym.envs.factory:make_vector_env",
                 kwargs={"task": task, "recommender": rec.lower(), "env_id": env_id},
-                disable_env_checker=False,
+                # Gymnasium's PassiveEnvChecker marks itself done before the first reset runs: when that reset raises
+                # (a bad option), it keeps no reset data and every later step dies in its data-reuse check with
+                # "cannot unpack non-iterable NoneType", even after a good reset. tests/test_registry.py runs the full
+                # check_env on every id instead; gym.make(..., disable_env_checker=False) still adds the wrapper.
+                disable_env_checker=True,
             )

@@ -5,6 +5,7 @@ Both the single env and the vector env delegate here, so N actions always cost o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ from recgym.data.types import Example, TaskDataset
 from recgym.metrics import METRICS, compute_metrics, relevance_arrays
 from recgym.prompts import PromptTemplate, default_template
 from recgym.recommenders.base import PAD, Recommender
-from recgym.rewards import RewardPreset, get_preset
+from recgym.rewards import RewardPreset, get_preset, valid_unicode
 
 INFO_KS: tuple[int, ...] = (10, 50, 100)
 """Cutoffs always reported in ``info`` (``ndcg@K`` and ``recall@K`` for each): the paper's tables use @10/@50
@@ -92,6 +93,12 @@ class TaskScorer:
         key = id(example)
         cached = self._relevant_cache.get(key)
         if cached is None or cached[0] is not example:
+            bad = next(((i, g) for i, g in example.relevant.items() if not math.isfinite(g)), None)
+            if bad is not None:  # an inf gain makes NDCG inf / inf = NaN; a NaN one was silently dropped
+                raise ValueError(
+                    f"{self.dataset.name}: example {example.example_id!r} has relevance gain {bad[1]!r} for item "
+                    f"{bad[0]!r}; gains must be finite numbers"
+                )
             position = self.dataset.catalog.position
             cached = (example, relevance_arrays({position(i): g for i, g in example.relevant.items() if g > 0}))
             self._relevant_cache[key] = cached
@@ -106,7 +113,7 @@ class TaskScorer:
         if field not in self.dataset.catalog.fields:
             raise KeyError(f"catalog has no field {field!r}; available: {sorted(self.dataset.catalog.fields)}")
         texts = self.dataset.catalog.fields[field]
-        ranked = self.recommender.search(list(queries), k)[0]
+        ranked = self.recommender.search([valid_unicode(q) for q in queries], k)[0]  # as parse() does for actions
         return [[texts[p] for p in ranking if p != PAD] for ranking in ranked]
 
     def score(self, actions: Sequence[str], examples: Sequence[Example]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

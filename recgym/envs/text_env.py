@@ -36,7 +36,10 @@ def _select(scorer: TaskScorer, rng: np.random.Generator, default_split: str, op
     n = len(scorer.dataset.split(split))
     if "index" in options and options["index"] is not None:
         index = options["index"]
-        if not isinstance(index, (int, np.integer)) or not -n <= index < n:
+        # bool is an int subclass: True would silently start example 1
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"reset option index must be an int, got {type(index).__name__} {index!r}")
+        if not -n <= index < n:
             raise ValueError(f"reset option index={index!r} is out of range for split {split!r} with {n} examples")
         return split, int(index) % n
     return split, int(rng.integers(n))
@@ -132,8 +135,9 @@ class RecTextEnv(gym.Env[str, str]):
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         if self._example is None:
             raise RuntimeError("call reset() before step(): recgym episodes are one step long")
-        example, self._example = self._example, None
-        rewards, infos = self.scorer.score([action], [example])
+        example = self._example
+        rewards, infos = self.scorer.score([action], [example])  # a rejected action (TypeError) leaves it open
+        self._example = None
         obs, info = self.scorer.observation(example), row(infos, 0)
         self._last = (obs, float(rewards[0]), info)
         return obs, float(rewards[0]), True, False, info

@@ -99,6 +99,10 @@ class RecTextVectorEnv(VectorEnv):
         return tuple(obs), infos
 
     def step(self, actions):
+        if isinstance(actions, (str, bytes)):
+            # a str is a sequence of one-character strings: "abcdefgh" would pass as 8 actions
+            kind = type(actions).__name__
+            raise TypeError(f"step() takes a sequence of {self.num_envs} str actions (one per sub-env), got one {kind}")
         actions = list(actions)
         if len(actions) != self.num_envs:
             raise ValueError(f"step() needs {self.num_envs} actions, got {len(actions)}")

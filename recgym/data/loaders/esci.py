@@ -10,6 +10,7 @@ so val never overlaps ESCI's official test queries and does not depend on file o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -17,8 +18,10 @@ from typing import Any
 
 from recgym.data.loaders._build import ExampleCollector, check_fractions, gc_paused, normalize_split
 from recgym.data.loaders._errors import DataFormatError, require_dir, require_file
-from recgym.data.loaders._io import read_parquet
+from recgym.data.loaders._io import is_finite_number, read_parquet
 from recgym.data.types import Catalog, TaskDataset, hash_split
+
+log = logging.getLogger("recgym.data.loaders")
 
 EXAMPLES_FILE = "shopping_queries_dataset_examples.parquet"
 PRODUCTS_FILE = "shopping_queries_dataset_products.parquet"
@@ -68,8 +71,9 @@ def resolve_gains(gains: Mapping[str, float] | str) -> dict[str, float]:
         code = _LABELS.get(str(label).strip().lower())
         if code is None:
             raise ValueError(f"unknown ESCI label {label!r} in gains; use E, S, C, I")
-        if isinstance(gain, bool) or not isinstance(gain, (int, float)) or gain < 0:
-            raise ValueError(f"ESCI gain for {label!r} must be a non-negative number, got {gain!r}")
+        # inf made every NDCG NaN (inf / inf) and NaN silently dropped the label (NaN > 0 is False)
+        if not is_finite_number(gain) or gain < 0:
+            raise ValueError(f"ESCI gains[{label!r}] must be a finite non-negative number, got {gain!r}")
         table[code] = float(gain)
     return table
 
@@ -88,8 +92,16 @@ def _read_catalog(path: Path, locale: str, pool: set[str], categories: Sequence[
             )
     optional = [c for f, c in PRODUCT_FIELDS.items() if f != "title"] + list(CATEGORY_COLUMNS)
     filters = [("product_locale", "==", locale), ("product_id", "in", pool)]
+    # titles and the other text fields may be null (an empty text) but must be strings: an int or binary column
+    # became "12" or "b'...'" titles, and a non-string product_locale failed in the filter with a bare pyarrow error
+    nullable = ("product_title", "product_locale", *optional)
     table = read_parquet(
-        path, ("product_id", "product_title", "product_locale"), optional, text=("product_id",), filters=filters
+        path,
+        ("product_id", "product_title", "product_locale"),
+        optional,
+        text=("product_id",),
+        nullable_text=nullable,
+        filters=filters,
     )
     if categories is not None:
         found = sorted({c for c in table[category].to_pylist() if c is not None})
@@ -102,6 +114,13 @@ def _read_catalog(path: Path, locale: str, pool: set[str], categories: Sequence[
     for i, pid in enumerate(ids):
         keep.setdefault(pid, i)
     if len(keep) < len(ids):
+        first_repeat = next(pid for i, pid in enumerate(ids) if keep[pid] != i)
+        log.warning(
+            "%s: %d repeated product ids ignored (kept the first row; e.g. %r)",
+            path,
+            len(ids) - len(keep),
+            first_repeat,
+        )
         rows = list(keep.values())
         ids = [ids[i] for i in rows]
         fields = {f: [v[i] for i in rows] for f, v in fields.items()}
@@ -148,6 +167,7 @@ def load_esci(
     Raises:
         DataFormatError: files missing, empty, lacking a column, or holding unknown labels/splits.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -167,6 +187,7 @@ def load_esci(
         ("query_id", *key_cols, *version_col),
         text=key_cols,
         int_or_text=("query_id",),
+        flags=version_col,
         filters=[("product_locale", "==", locale)],
     )
     if table.num_rows == 0:  # only now read the whole locale column, to say which locales exist
@@ -175,7 +196,7 @@ def load_esci(
             f"{examples_path}: no rows with product_locale == {locale!r}; locales found: {sorted(locales)}"
         )
     if version:
-        table = table.filter(pc.equal(table[f"{version}_version"], 1))
+        table = table.filter(pc.equal(pc.cast(table[f"{version}_version"], pa.int64()), 1))  # ints or booleans
         if table.num_rows == 0:
             raise DataFormatError(f"{examples_path}: no {locale!r} rows flagged {version}_version == 1")
 
@@ -208,18 +229,29 @@ def load_esci(
     )
     known = frozenset(catalog.item_ids)
     queries: dict[str, tuple[str, str, dict[str, float]]] = {}  # qid -> (query, official split, gains)
+    conflicts: dict[str, int] = {}  # qid -> rows whose query text or split differ from the qid's first row
     columns = (table[c].to_pylist() for c in ("query_id", "query", "esci_label", "split"))
     for qid, query, label, split, pid in zip(*columns, pids, strict=True):
         qid = str(qid)
         entry = queries.get(qid)
         if entry is None:
             entry = queries[qid] = (query, official_split[split], {})
+        elif query != entry[0] or official_split[split] != entry[1]:
+            conflicts[qid] = conflicts.get(qid, 0) + 1  # its labels still join the first row's query
         if pid not in known:
             out.drop(missing_reason, qid)
             continue
         gain = label_gain[label]
         if gain > 0:
             entry[2][pid] = max(gain, entry[2].get(pid, 0.0))
+    if conflicts:
+        log.warning(
+            "%s: %d query_ids repeat with a different query text or split in %d rows (kept the first row's; e.g. %r)",
+            examples_path,
+            len(conflicts),
+            sum(conflicts.values()),
+            next(iter(conflicts)),
+        )
     for qid, (query, official, relevant) in queries.items():
         if not relevant:
             out.drop("queries with no positive-gain product", qid)

@@ -14,7 +14,16 @@ from types import MappingProxyType
 
 from recgym.data.loaders._build import ExampleCollector, check_fractions, check_positive, gc_paused, normalize_split
 from recgym.data.loaders._errors import at_line, require_dir, require_file
-from recgym.data.loaders._io import JsonRecord, as_id, as_id_list, as_str, as_text_field, get_key, iter_jsonl
+from recgym.data.loaders._io import (
+    JsonRecord,
+    as_id,
+    as_id_list,
+    as_str,
+    as_text_field,
+    get_key,
+    is_finite_number,
+    iter_jsonl,
+)
 from recgym.data.types import Catalog, TaskDataset, hash_split
 
 log = logging.getLogger("recgym.data.loaders")
@@ -84,8 +93,9 @@ def _targets(record: JsonRecord, path: Path, lineno: int) -> dict[str, float]:
         raise at_line(path, lineno, f"'relevant' must be an object of item id -> gain, got {type(value).__name__}")
     gains: dict[str, float] = {}
     for item_id, gain in value.items():
-        if isinstance(gain, bool) or not isinstance(gain, (int, float)):
-            raise at_line(path, lineno, f"'relevant' gain of {item_id!r} must be a number, got {gain!r}")
+        # JSON's Infinity and NaN parse as floats: inf made the reward NaN, NaN dropped the label (NaN > 0 is False)
+        if not is_finite_number(gain):
+            raise at_line(path, lineno, f"'relevant' gain of {item_id!r} must be a finite number, got {gain!r}")
         if gain > 0:  # zero-gain labels carry no information for the reward
             gains[item_id] = float(gain)
     return gains
