@@ -1,22 +1,34 @@
-"""``recgym data fetch`` against a local HTTP server (real layout, Range, resume, restart, validation) and offline."""
+"""``recgym data fetch`` against a local HTTP server (real layout, Range, resume, restart, validation) and offline.
+The hostile-server cases are in test_data_fetch_hostile.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import http.server
 import json
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from fetch_server import put, serve
 
 from recgym.cli import main
+from recgym.data.commands import raw_rows
 from recgym.data.fetch import FetchError, OfflineError, download, fetch, fetch_files, validate
-from recgym.data.sources import C4_ITEMS, C4_QUERIES, ESCI_EXAMPLES, MIRROR_ENV, RemoteFile, file_url, local_path
+from recgym.data.sources import (
+    C4_ITEMS,
+    C4_QUERIES,
+    ESCI_EXAMPLES,
+    MIRROR_ENV,
+    RemoteFile,
+    amazon_benchmark,
+    amazon_meta,
+    file_url,
+    local_path,
+)
 
 C4_FILES = {
     "amazon-c4/test.csv": (
@@ -31,42 +43,6 @@ C4_FILES = {
 }
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves the server's ``root``; honours ``Range: bytes=N-`` unless ``ignore_range``; logs (path, Range)."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        srv = self.server
-        srv.log.append((self.path, self.headers.get("Range")))
-        path = srv.root / self.path.lstrip("/")
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        start = 0
-        if self.headers.get("Range") and not srv.ignore_range:
-            start = int(self.headers["Range"].removeprefix("bytes=").split("-")[0])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if srv.truncate_once:  # announce the whole body, send half, close (HTTP/1.0): a dropped connection
-            srv.truncate_once = False
-            body = body[: len(body) // 2]
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RECGYM_CACHE", str(tmp_path / "cache"))
@@ -74,21 +50,36 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
+SEQREC_FILES = {  # Amazon Reviews 2023, Video_Games, in the upstream layout (no row counts on these cards)
+    f"amazon-reviews-2023/{amazon_meta('Video_Games').path}": b"".join(
+        json.dumps({"parent_asin": f"V{i}", "title": f"game {i}"}).encode() + b"\n" for i in range(30)
+    ),
+    **{
+        f"amazon-reviews-2023/{amazon_benchmark('Video_Games', split).path}": (
+            b"user_id,parent_asin,rating,timestamp,history\n" + b"U1,V3,5,100,V1 V2\nU2,V4,4,200,V2\n"
+        )
+        for split in ("train", "valid", "test")
+    },
+}
+# the C4 files carry the row counts of these small copies (the real ones state 21,223 and 1,058,417)
+C4_QUERIES_SMALL = dataclasses.replace(C4_QUERIES, rows=2)
+C4_ITEMS_SMALL = dataclasses.replace(C4_ITEMS, rows=60)
+
+
 @pytest.fixture
 def server(tmp_path: Path):
-    """A file server on 127.0.0.1 holding the Amazon-C4 files in their upstream layout."""
-    root = tmp_path / "www"
-    for rel, data in C4_FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.root, srv.log, srv.ignore_range, srv.truncate_once = root, [], False, False
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    """A file server on 127.0.0.1 holding the Amazon-C4 and Amazon Reviews 2023 files in their upstream layout."""
+    with serve(tmp_path / "www", {**C4_FILES, **SEQREC_FILES}) as srv:
+        yield srv
+
+
+def _interrupted_part(server, spec: RemoteFile, url: str) -> Path:
+    """A ``.part`` as a dropped connection leaves it: half the file, plus the record of what it is part of."""
+    dest = local_path(spec)
+    server.truncate_once = True
+    with pytest.raises(FetchError, match="interrupted"):
+        download(url, dest, spec, progress=False, retries=0)
+    return dest.with_name(dest.name + ".part")
 
 
 def _closed_port() -> int:
@@ -98,70 +89,66 @@ def _closed_port() -> int:
 
 
 def test_fetch_writes_the_cache_layout_and_skips_complete_files(server, cache, monkeypatch, capsys):
-    paths = fetch("amazon-c4", mirror=server.url, progress=False)
-    assert paths == [cache / "data/raw/amazon-c4/test.csv", cache / "data/raw/amazon-c4/sampled_item_metadata_1M.jsonl"]
-    for path, rel in zip(paths, C4_FILES, strict=True):
-        assert path.read_bytes() == C4_FILES[rel]
-    assert server.log == [("/amazon-c4/test.csv", None), ("/amazon-c4/sampled_item_metadata_1M.jsonl", None)]
-    assert not list(paths[0].parent.glob("*.part"))
+    paths = fetch("amazon-reviews-2023", ["Video_Games"], mirror=server.url, progress=False)
+    raw = cache / "data/raw/amazon-reviews-2023"
+    splits = ("train", "valid", "test")
+    assert paths == [raw / "meta_Video_Games.jsonl", *(raw / f"Video_Games.{s}.csv" for s in splits)]
+    for path, rel in zip(paths, SEQREC_FILES, strict=True):
+        assert path.read_bytes() == SEQREC_FILES[rel]
+    assert [entry[1:] for entry in server.log] == [(None, None)] * 4 and len({e[0] for e in server.log}) == 4
+    assert not list(raw.glob("*.part"))
+    assert {status for _, _, status, _ in raw_rows()} <= {"complete", "missing"}  # bookkeeping files are hidden
 
     monkeypatch.setenv(MIRROR_ENV, server.url)  # the env var works like --mirror
     assert file_url(C4_QUERIES) == f"{server.url}/amazon-c4/test.csv"
-    assert main(["data", "fetch", "amazon-c4", "--no-progress"]) == 0
-    assert len(server.log) == 2  # complete files are validated locally, not downloaded again
+    assert main(["data", "fetch", "amazon-reviews-2023", "--category", "Video_Games", "--no-progress"]) == 0
+    assert len(server.log) == 4  # complete files are validated locally, not downloaded again
     out = capsys.readouterr().out
-    assert "test.csv" in out and "recgym data prepare amazon-c4" in out
+    assert "Video_Games.test.csv" in out and "recgym data prepare amazon-reviews-2023" in out
 
 
-def test_resume_sends_range_and_gives_identical_bytes(server, cache):
-    dest = local_path(C4_ITEMS)
-    dest.parent.mkdir(parents=True)
-    full = C4_FILES["amazon-c4/sampled_item_metadata_1M.jsonl"]
-    dest.with_name(dest.name + ".part").write_bytes(full[:1000])
-    assert download(f"{server.url}/amazon-c4/{C4_ITEMS.path}", dest, C4_ITEMS, progress=False)
-    assert server.log == [(f"/amazon-c4/{C4_ITEMS.path}", "bytes=1000-")]
-    assert dest.read_bytes() == full and not dest.with_name(dest.name + ".part").exists()
-
-
-def test_a_part_that_is_already_whole_gets_416_and_is_kept(server, cache):
-    dest = local_path(C4_QUERIES)
-    dest.parent.mkdir(parents=True)
-    dest.with_name("test.csv.part").write_bytes(C4_FILES["amazon-c4/test.csv"])
-    assert download(f"{server.url}/amazon-c4/test.csv", dest, C4_QUERIES, progress=False)
-    assert server.log[0][1] == f"bytes={len(C4_FILES['amazon-c4/test.csv'])}-"
-    assert dest.read_bytes() == C4_FILES["amazon-c4/test.csv"]
-
-
-def test_a_server_that_ignores_range_restarts_cleanly(server, cache):
-    server.ignore_range = True
-    dest = local_path(C4_ITEMS)
-    dest.parent.mkdir(parents=True)
-    dest.with_name(dest.name + ".part").write_bytes(b"X" * 500)  # not a prefix: appending would corrupt the file
-    download(f"{server.url}/amazon-c4/{C4_ITEMS.path}", dest, C4_ITEMS, progress=False)
-    assert server.log[0][1] == "bytes=500-"
-    assert dest.read_bytes() == C4_FILES["amazon-c4/sampled_item_metadata_1M.jsonl"]
-
-
-def test_a_dropped_connection_is_resumed(server, cache):
+def test_a_dropped_connection_is_resumed_with_range_and_if_range(server, cache):
     url, dest = f"{server.url}/amazon-c4/{C4_ITEMS.path}", local_path(C4_ITEMS)
     full = C4_FILES["amazon-c4/sampled_item_metadata_1M.jsonl"]
-    server.truncate_once = True
-    with pytest.raises(FetchError, match="interrupted .*run again to resume"):
-        download(url, dest, C4_ITEMS, progress=False, retries=0)
-    part = dest.with_name(dest.name + ".part")
+    part = _interrupted_part(server, C4_ITEMS_SMALL, url)
     assert part.read_bytes() == full[: len(full) // 2] and not dest.exists()
-    download(url, dest, C4_ITEMS, progress=False, retries=0)  # the next run resumes
-    assert server.log[-1][1] == f"bytes={len(full) // 2}-" and dest.read_bytes() == full
+    etag = server.log[-1]
+    download(url, dest, C4_ITEMS_SMALL, progress=False, retries=0)  # the next run resumes
+    path, sent_range, if_range = server.log[-1]
+    assert sent_range == f"bytes={len(full) // 2}-" and if_range and if_range.startswith('"'), etag
+    assert dest.read_bytes() == full and not part.exists()
 
     dest.unlink()
     server.truncate_once = True  # within one call, the retry resumes by itself
-    download(url, dest, C4_ITEMS, progress=False)
+    download(url, dest, C4_ITEMS_SMALL, progress=False)
     assert dest.read_bytes() == full and server.log[-1][1] == f"bytes={len(full) // 2}-"
 
 
+def test_a_part_that_is_already_whole_gets_416_and_is_kept(server, cache):
+    url = f"{server.url}/amazon-c4/test.csv"
+    part = _interrupted_part(server, C4_QUERIES_SMALL, url)
+    part.write_bytes(C4_FILES["amazon-c4/test.csv"])  # the rest arrived before the kill
+    assert download(url, local_path(C4_QUERIES), C4_QUERIES_SMALL, progress=False)
+    assert server.log[-1][1] == f"bytes={len(C4_FILES['amazon-c4/test.csv'])}-" and len(server.log) == 2
+    assert local_path(C4_QUERIES).read_bytes() == C4_FILES["amazon-c4/test.csv"]
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_a_part_the_server_does_not_continue_restarts_cleanly(server, cache, record):
+    url, dest = f"{server.url}/amazon-c4/{C4_ITEMS.path}", local_path(C4_ITEMS)
+    part = _interrupted_part(server, C4_ITEMS_SMALL, url)
+    part.write_bytes(b"X" * 500)  # not a prefix: appending would corrupt the file
+    if record:
+        server.ignore_range = True  # answers 200 to the Range request
+    else:
+        part.with_name(f".{part.name}.json").unlink()  # a .part nothing ties to the server's file: never resumed
+    download(url, dest, C4_ITEMS_SMALL, progress=False)
+    assert server.log[-1][1] == ("bytes=500-" if record else None)
+    assert dest.read_bytes() == C4_FILES["amazon-c4/sampled_item_metadata_1M.jsonl"]
+
+
 def _serve(server, rel: str, data: bytes) -> str:
-    (server.root / rel).parent.mkdir(parents=True, exist_ok=True)
-    (server.root / rel).write_bytes(data)
+    put(server.root, rel, data)
     return f"{server.url}/{rel}"
 
 

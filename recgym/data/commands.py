@@ -5,7 +5,8 @@
     recgym data info                                   # what is downloaded / prepared
 
 Registered on ``recgym`` through ``recgym.cli.COMMAND_MODULES``. Every failure inside a command (no network, a bad
-download, a missing or malformed raw file) prints one line and exits with status 1; docs/data.md has the details.
+download, a missing or malformed raw file) prints one line and exits with status 1; a command line argparse rejects
+exits with status 2; docs/data.md has the details.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def add_parser(subparsers: Any) -> None:
     fe.add_argument("--category", nargs="+", action="extend", metavar="C", help=category_help)
     fe.add_argument("--dest", help=raw_help)
     fe.add_argument("--mirror", help=f"base URL holding <dataset>/<upstream path> (or ${MIRROR_ENV})")
-    fe.add_argument("--timeout", type=float, default=10.0, help="seconds to connect or wait for data")
+    fe.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to connect, and to get at least 1 KiB (or the rest of the file) in every window",
+    )
+    fe.add_argument("--deadline", type=float, metavar="S", help="seconds each whole file may take (default: none)")
     fe.add_argument("--no-progress", action="store_true", help="no progress bars")
     fe.set_defaults(func=cmd_fetch)
 
@@ -65,9 +72,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
     try:
         paths = fetch(args.dataset, args.category, root=args.dest, mirror=args.mirror, timeout=args.timeout,
-                      progress=not args.no_progress)  # fmt: skip
+                      deadline=args.deadline, progress=not args.no_progress)  # fmt: skip
     except (FetchError, ValueError, OSError) as err:
         return _fail(args, err)
+    except Exception as err:  # the promise is one line for every failure; the type tells a bug from the network
+        return _fail(args, RuntimeError(f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"))
     for path in paths:
         print(f"ok  {_size(path.stat().st_size):>9}  {path}")
     flags = f" --category {' '.join(args.category)}" if args.category else ""
@@ -111,7 +120,12 @@ def raw_rows(root: str | Path | None = None) -> list[tuple[str, str, str, str]]:
     for name in SOURCES:
         folder = raw_root(root) / name
         known = {f.name: f for d in SOURCES for f in dataset_files(d) if f.source == name}
-        on_disk = {p.name.removesuffix(".part") for p in folder.iterdir()} if folder.is_dir() else set()
+        # hidden files are fetch's bookkeeping (locks, resume records, validation memos), not data
+        on_disk = (
+            {p.name.removesuffix(".part") for p in folder.iterdir() if not p.name.startswith(".")}
+            if folder.is_dir()
+            else set()
+        )
         for file_name in sorted(set(known) | on_disk):
             path = folder / file_name
             part = path.with_name(file_name + ".part")

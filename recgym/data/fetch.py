@@ -1,37 +1,47 @@
 """Downloading the raw files of a dataset: streamed, resumable, validated, and never half-written under the real name.
 
-Each file streams to ``<name>.part`` and is renamed to ``<name>`` only after it validated, so a file under its real
-name is always complete (``recgym data info`` relies on that). A ``.part`` left by an interrupted run is resumed with
-an HTTP ``Range`` request; a server that ignores ``Range`` (answers 200) makes the download start over cleanly. With
-no network the first connection fails within ``timeout`` seconds and the error says which files to put where by hand.
-Only the standard library (urllib) and tqdm are used, so fetching needs nothing beyond recgym's own dependencies.
+Each file streams to ``<name>.part`` and is renamed to ``<name>`` only after it is complete: its size matches the
+announced one and the whole-file checks of :mod:`recgym.data.checks` pass (``recgym data info`` relies on that).
+One process at a time works on a file (a ``.<name>.lock`` file lock): a second fetch of the same dataset waits, then
+finds the file complete. A ``.part`` left by an interrupted run is resumed with ``Range`` plus ``If-Range`` carrying
+the ETag (else Last-Modified) recorded when it was started (``.<name>.part.json``): a server whose file changed since
+answers with the whole new file, and the ``.part`` is started over; a ``.part`` with no such record is started over
+too, as is one that a 416 answer does not show to be exactly the whole file. A body whose end cannot be told (no
+``Content-Length``, not chunked) is accepted only when the table knows the file's size, hash or row count.
+
+``timeout`` bounds connecting and every stall: a window of ``timeout`` seconds in which less than ``MIN_PROGRESS``
+bytes (or the rest of the file) arrive is a stall, so a trickling server cannot hold a download forever; ``deadline``
+bounds the whole file. Every failure is a :class:`FetchError` with a one-line message naming the URL or file.
+Only the standard library's HTTP client (urllib), ``filelock`` and tqdm are used; docs/data.md says why not
+``huggingface_hub``.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import http.client
 import json
-import os
 import re
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
+from filelock import FileLock, Timeout
+
+from recgym.data.checks import FetchError, forget, remember, sha256_of, validate
 from recgym.data.sources import RemoteFile, dataset_files, file_url, local_path, upstream_url
 
+__all__ = ["FetchError", "OfflineError", "download", "fetch", "fetch_files", "manual_instructions", "sha256_of",
+           "validate"]  # fmt: skip
+
 DEFAULT_TIMEOUT = 10.0
-"""Seconds a connection attempt or a stalled read may take: short, so an offline machine fails fast."""
+"""Seconds a connection attempt or a stall may take: short, so an offline machine fails fast."""
+MIN_PROGRESS = 1024
+"""Bytes that must arrive in every ``timeout`` window (or the rest of the file): slower is a stall."""
 CHUNK = 1 << 20
-TAIL = 4 << 20  # bytes read from a JSONL file's end to check its last line is whole
 USER_AGENT = "recgym-data-fetch/0.1 (+https://arxiv.org/abs/2503.24289)"
-LFS_POINTER = b"version https://git-lfs.github.com/spec/"
-
-
-class FetchError(RuntimeError):
-    """A download failed or a file is not what it should be; the message is one line naming the file."""
 
 
 class OfflineError(FetchError):
@@ -39,7 +49,7 @@ class OfflineError(FetchError):
 
 
 class _Interrupted(Exception):
-    """The connection dropped mid-transfer; the ``.part`` holds what arrived and can be resumed."""
+    """The transfer stopped early; the ``.part`` (if kept) holds what arrived and can be resumed."""
 
 
 def fetch(
@@ -49,20 +59,21 @@ def fetch(
     root: str | Path | None = None,
     mirror: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
     progress: bool = True,
 ) -> list[Path]:
     """Download every raw file of ``dataset`` (see :mod:`recgym.data.sources`) into ``<root>/<source>/``.
 
-    ``root`` defaults to ``<cache>/data/raw``; ``mirror`` (or ``$RECGYM_DATA_MIRROR``) replaces the upstream hosts.
-    Files already complete are validated and kept. Returns the local paths.
+    ``root`` defaults to ``<cache>/data/raw``; ``mirror`` (or ``$RECGYM_DATA_MIRROR``) replaces the upstream hosts;
+    ``deadline`` (seconds) bounds each whole file. Files already complete are validated and kept. Returns the paths.
 
     Raises:
         OfflineError: a server was unreachable; the message lists the folder and files to place by hand.
         FetchError: a download failed or did not validate (nothing is left under the file's real name).
     """
     return fetch_files(
-        dataset_files(dataset, categories), root=root, mirror=mirror, timeout=timeout, progress=progress,
-        then=f"then run `recgym data prepare {dataset}`",
+        dataset_files(dataset, categories), root=root, mirror=mirror, timeout=timeout, deadline=deadline,
+        progress=progress, then=f"then run `recgym data prepare {dataset}`",
     )  # fmt: skip
 
 
@@ -72,6 +83,7 @@ def fetch_files(
     root: str | Path | None = None,
     mirror: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
     progress: bool = True,
     then: str = "",
 ) -> list[Path]:
@@ -80,7 +92,7 @@ def fetch_files(
     for i, spec in enumerate(files):
         dest = local_path(spec, root)
         try:
-            download(file_url(spec, mirror), dest, spec, timeout=timeout, progress=progress)
+            download(file_url(spec, mirror), dest, spec, timeout=timeout, deadline=deadline, progress=progress)
         except OfflineError as err:
             missing = [f for f in files[i:] if not local_path(f, root).is_file()]
             raise OfflineError(f"{err}. {manual_instructions(missing, root)}{'; ' + then if then else ''}") from None
@@ -103,154 +115,197 @@ def download(
     spec: RemoteFile,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    deadline: float | None = None,
     progress: bool = True,
     retries: int = 2,
 ) -> bool:
-    """Make ``dest`` a validated copy of ``url``; True if it was downloaded, False if it was already complete.
+    """Make ``dest`` a complete, validated copy of ``url``; True if downloaded, False if it was already complete.
 
-    A connection that drops mid-transfer is resumed up to ``retries`` times, then reported with the ``.part`` kept
-    for the next run. A download that fails validation is deleted. A file already at ``dest`` is validated but
-    never deleted (it may be the user's own copy).
+    A transfer that stops early is resumed up to ``retries`` times, then reported with the ``.part`` kept for the
+    next run. A download that fails validation is deleted. A file already at ``dest`` is validated but never deleted
+    (it may be the user's own copy).
     """
-    if dest.is_file():
-        validate(dest, spec)
-        return False
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    for attempt in range(retries + 1):
+    with _exclusive(dest, progress):
+        if dest.is_file():
+            validate(dest, spec)
+            remember(dest, spec)
+            return False
+        part = dest.with_name(dest.name + ".part")
+        end_at = None if deadline is None else time.monotonic() + deadline
+        for attempt in range(retries + 1):
+            try:
+                total, delimited = _transfer(url, part, timeout, end_at, progress)
+                break
+            except _Interrupted as err:
+                if attempt == retries:
+                    got = part.stat().st_size if part.exists() else 0
+                    raise FetchError(
+                        f"{url}: download interrupted ({err}) with {got:,} bytes in {part}; run again to resume"
+                    ) from None
+        if total is None and not delimited and spec.size is None and spec.sha256 is None and spec.rows is None:
+            _discard(part)
+            raise FetchError(
+                f"{url}: the server announced no size and closed the connection; nothing tells a complete file "
+                f"from a cut one, so it is not kept"
+            )
         try:
-            _transfer(url, part, timeout, progress)
-            break
-        except _Interrupted as err:
-            if attempt == retries:
-                got = part.stat().st_size if part.exists() else 0
-                raise FetchError(
-                    f"{url}: download interrupted ({err}) with {got:,} bytes in {part}; run again to resume"
-                ) from None
+            validate(part, spec, label=f"{dest} (from {url})", expected_size=total)
+        except FetchError:
+            _discard(part)  # a bad download must not be resumed or mistaken for a good one
+            raise
+        forget(dest)
+        part.replace(dest)
+        _meta_path(part).unlink(missing_ok=True)
+        remember(dest, spec)
+        return True
+
+
+class _exclusive:  # noqa: N801 (used as a context manager, like a function)
+    """Hold ``.<name>.lock`` beside ``dest``; says so on stderr when another process holds it and we wait."""
+
+    def __init__(self, dest: Path, progress: bool) -> None:
+        self.lock = FileLock(dest.with_name(f".{dest.name}.lock"))
+        self.dest, self.progress = dest, progress
+
+    def __enter__(self) -> None:
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            if self.progress:
+                print(f"waiting for another recgym process downloading {self.dest} ...", file=sys.stderr)
+            self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+# ------------------------------------------------------------------------------------------------ transfer
+def _meta_path(part: Path) -> Path:
+    return part.with_name(f".{part.name}.json")
+
+
+def _discard(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _meta_path(part).unlink(missing_ok=True)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200] or type(err).__name__
+
+
+def _transfer(url: str, part: Path, timeout: float, end_at: float | None, progress: bool) -> tuple[int | None, bool]:
+    """Stream ``url`` into ``part``, resuming it when the server shows it holds the same file.
+
+    Returns ``(announced total size or None, whether the body's end was delimited by the protocol)``."""
     try:
-        validate(part, spec, label=f"{dest} (from {url})")
-    except FetchError:
-        part.unlink(missing_ok=True)  # a bad download must not be resumed or mistaken for a good one
-        raise
-    os.replace(part, dest)
-    return True
-
-
-def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
-    """Stream ``url`` into ``part``, appending from its current size when the server honours ``Range``."""
-    from tqdm import tqdm
-
+        meta = json.loads(_meta_path(part).read_text()) if part.exists() else {}
+    except (OSError, ValueError):
+        meta = {}
+    validator = meta.get("etag") or meta.get("last_modified") if meta.get("url") == url else None
     offset = part.stat().st_size if part.exists() else 0
+    if offset and not validator:
+        _discard(part)  # nothing ties these bytes to the server's current file: never append to them
+        offset = 0
     headers = {"User-Agent": USER_AGENT}
     if offset:
-        headers["Range"] = f"bytes={offset}-"
+        headers.update({"Range": f"bytes={offset}-", "If-Range": validator})
     try:
-        response = urlopen(Request(url, headers=headers), timeout=timeout)
+        response = urlopen(Request(url, headers=headers), timeout=_left(timeout, end_at, url))
     except HTTPError as err:
-        if err.code == 416 and offset:  # nothing left past offset: the .part already holds the whole file
-            return
-        raise FetchError(f"{url}: HTTP {err.code} {err.reason}") from None
+        if err.code == 416 and offset:
+            total = _range_total(err.headers.get("Content-Range"))
+            same = err.headers.get("ETag") in (None, meta.get("etag"))
+            if total == offset and same:  # the .part is exactly the whole file; validation decides the rest
+                return total, True
+            _discard(part)
+            raise _Interrupted(f"the server refused to resume at byte {offset:,} (HTTP 416); starting over") from None
+        raise FetchError(f"{url}: HTTP {err.code} {_one_line(err.reason)}") from None
+    except http.client.HTTPException as err:  # BadStatusLine, LineTooLong, too many headers, ...
+        raise FetchError(f"{url}: malformed HTTP response ({type(err).__name__}: {_one_line(err)})") from None
     except (URLError, OSError) as err:  # refused, unresolvable host, timeout
-        raise OfflineError(f"cannot reach {url} ({getattr(err, 'reason', err)})") from None
+        raise OfflineError(f"cannot reach {url} ({_one_line(getattr(err, 'reason', err))})") from None
     with response:
-        try:
-            total = _expected_total(response, offset)
-        except FetchError:
-            part.unlink(missing_ok=True)  # the server answered a range we cannot append: the next run starts over
-            raise
-        if response.status != 206:
-            offset = 0  # the server sent the whole file (it ignored Range): start over, never append
-        with part.open("ab" if offset else "wb") as out, tqdm(
-            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
-            disable=not progress, leave=False,
-        ) as bar:  # fmt: skip
-            try:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-            except (OSError, http.client.HTTPException) as err:
-                raise _Interrupted(type(err).__name__) from None
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if response.status == 206:
+            total = _check_resume(response, offset, meta, etag, part)
+        else:
+            offset = 0  # the whole file (a server ignoring Range, or the file changed): start over, never append
+            length = response.headers.get("Content-Length", "")
+            total = int(length) if length.isdigit() else None
+            _meta_path(part).write_text(json.dumps({"url": url, "etag": etag, "last_modified": modified,
+                                                    "total": total}))  # fmt: skip
+        delimited = total is not None or response.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        _stream(response, part, offset, total, timeout, end_at, progress, url)
     size = part.stat().st_size
-    if total is not None and size != total:
+    if total is not None and size > total:
+        _discard(part)
+        raise FetchError(f"{url}: the server sent {size:,} bytes, more than the {total:,} it announced")
+    if total is not None and size < total:
         raise _Interrupted(f"got {size:,} of {total:,} bytes")
+    return total, delimited
 
 
-def _expected_total(response: http.client.HTTPResponse, offset: int) -> int | None:
-    """The full file size the server announced (``Content-Range`` total for 206, ``Content-Length`` for 200)."""
-    if response.status == 206:
-        match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", "").strip())
-        if not match or int(match.group(1)) != offset:
-            raise FetchError(f"{response.url}: unusable Content-Range {response.headers.get('Content-Range')!r}")
-        return None if match.group(2) == "*" else int(match.group(2))
-    length = response.headers.get("Content-Length")
-    return int(length) if length and length.isdigit() else None
+def _range_total(content_range: str | None) -> int | None:
+    match = re.fullmatch(r"bytes (?:\d+-\d+|\*)/(\d+)", (content_range or "").strip())
+    return int(match.group(1)) if match else None
 
 
-# ------------------------------------------------------------------------------------------------ validation
-def validate(path: Path, spec: RemoteFile, label: str | Path | None = None) -> None:
-    """Check ``path`` is a good copy of ``spec``: size and sha256 when known, then the format check.
-
-    Raises:
-        FetchError: naming ``label`` (default: the path) and what is wrong.
-    """
-    name = label or path
-    size = path.stat().st_size
-    if size == 0:
-        raise FetchError(f"{name}: file is empty")
-    if spec.size is not None and size != spec.size:
-        raise FetchError(f"{name}: size {size:,} bytes, expected {spec.size:,}")
-    if spec.sha256 is not None:
-        digest = sha256_of(path)
-        if digest != spec.sha256.lower():
-            raise FetchError(f"{name}: sha256 {digest} does not match the expected {spec.sha256}")
-    with path.open("rb") as f:
-        head = f.read(len(LFS_POINTER))
-    if head == LFS_POINTER:
-        raise FetchError(f"{name}: is a Git LFS pointer, not the data (download the LFS media URL instead)")
-    try:
-        found = _CHECKS[spec.kind](path)
-    except FetchError:
-        raise
-    except Exception as err:  # any parser error means the file is not what it claims to be
-        raise FetchError(f"{name}: not a readable {spec.kind} file ({type(err).__name__}: {err})") from None
-    missing = [c for c in spec.columns if c not in found]
-    if missing:
-        raise FetchError(f"{name}: missing column(s) {missing}; found {sorted(found)}")
+def _check_resume(response: http.client.HTTPResponse, offset: int, meta: dict, etag: str | None, part: Path) -> int:
+    """The total size of a 206 answer that continues ``part``; otherwise the ``.part`` is dropped."""
+    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", "").strip())
+    problem = None
+    if not match or int(match.group(1)) != offset:
+        problem = f"unusable Content-Range {response.headers.get('Content-Range')!r}"
+    elif meta.get("etag") and etag != meta["etag"]:  # a server that ignored If-Range
+        problem = f"the file changed on the server (ETag {meta['etag']} -> {etag})"
+    elif match.group(2) == "*" or (meta.get("total") is not None and int(match.group(2)) != meta["total"]):
+        problem = f"the file's size changed on the server ({meta.get('total')} -> {match.group(2)})"
+    if problem:
+        _discard(part)
+        raise _Interrupted(f"{problem}; starting over")
+    return int(match.group(2))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _left(timeout: float, end_at: float | None, url: str) -> float:
+    """The socket timeout to use now: ``timeout``, cut to what is left before the deadline."""
+    if end_at is None:
+        return timeout
+    left = end_at - time.monotonic()
+    if left <= 0:
+        raise FetchError(f"{url}: not complete within the deadline; run again to resume")
+    return min(timeout, left)
 
 
-def _parquet_columns(path: Path) -> list[str]:
-    import pyarrow.parquet as pq
+def _stream(response, part: Path, offset: int, total: int | None, timeout: float, end_at: float | None,
+            progress: bool, url: str) -> None:  # fmt: skip
+    """Append the body to ``part``; a window of ``timeout`` seconds with too little data is a stall."""
+    from tqdm import tqdm
 
-    return pq.read_schema(path).names  # reads the footer only: a truncated file fails here
-
-
-def _jsonl_keys(path: Path) -> list[str]:
-    """Keys of the first record; also parses the last line, since a cut-off download ends mid-record."""
-    with path.open("rb") as f:
-        first = next((line for line in f if line.strip()), b"")
-        start = max(0, path.stat().st_size - TAIL)
-        f.seek(start)
-        tail = f.read().split(b"\n")
-    record = json.loads(first)
-    if not isinstance(record, dict):
-        raise ValueError(f"expected JSON objects, got {type(record).__name__}")
-    whole = [line for line in tail[1 if start else 0 :] if line.strip()]  # tail[0] may start mid-line
-    if whole:
-        json.loads(whole[-1])
-    return list(record)
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return [c.strip() for c in next(csv.reader(f), [])]
-
-
-_CHECKS = {"parquet": _parquet_columns, "jsonl": _jsonl_keys, "csv": _csv_header}
+    window_start, window_bytes = time.monotonic(), 0
+    with part.open("ab" if offset else "wb") as out, tqdm(
+        total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
+        disable=not progress, leave=False,
+    ) as bar:  # fmt: skip
+        written = offset
+        try:
+            while True:
+                sock = getattr(getattr(response.fp, "raw", None), "_sock", None)
+                if sock is not None:  # each read waits at most the time left in the window or before the deadline
+                    sock.settimeout(max(0.01, _left(timeout, end_at, url)))
+                chunk = response.read1(CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                bar.update(len(chunk))
+                written += len(chunk)
+                window_bytes += len(chunk)
+                _left(timeout, end_at, url)
+                now = time.monotonic()
+                if now - window_start >= timeout:
+                    rest = MIN_PROGRESS if total is None else min(MIN_PROGRESS, total - (written - window_bytes))
+                    if window_bytes < rest:
+                        raise _Interrupted(f"stalled: {window_bytes} bytes in {now - window_start:.1f} s")
+                    window_start, window_bytes = now, 0
+        except (OSError, http.client.HTTPException) as err:
+            raise _Interrupted(type(err).__name__) from None

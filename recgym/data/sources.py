@@ -15,9 +15,10 @@ This is the only place that knows upstream URLs and file layouts; ``recgym data 
   the ones the dataset's own loading script reads.
 
 Upstream publishes no checksums for these files, so ``sha256``/``size`` are unset and a download is validated by the
-server's ``Content-Length`` plus a format check (Parquet footer readable with the required columns; JSONL first and
-last lines parse with the required keys; CSV header has the required columns). Row counts, where the dataset cards
-state them, are documented in ``rows``.
+size the server announced plus a whole-file format check (:mod:`recgym.data.checks`: Parquet footer readable with the
+required columns; every JSONL line a JSON object, the first with the required keys; every CSV record as wide as its
+header, quotes closed, the last record ended). Row counts, where the dataset cards state them (``rows``), must
+match too.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class RemoteFile:
     columns: tuple[str, ...]  # columns (keys) the format check requires
     sha256: str | None = None
     size: int | None = None
-    rows: int | None = None  # documented row count (not checked: counting a 1M-line file on every run is waste)
+    rows: int | None = None  # row count the dataset card states: checked (a pass is remembered, so counted once)
 
     @property
     def name(self) -> str:
