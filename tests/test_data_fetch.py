@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -187,6 +188,18 @@ def test_good_files_validate_and_a_bad_local_copy_is_reported_not_deleted(server
     with pytest.raises(FetchError, match="missing column"):
         fetch_files([C4_QUERIES], mirror=server.url, progress=False)
     assert dest.exists() and server.log == []
+
+
+def test_a_validated_file_is_not_read_again_until_it_changes(server, cache):
+    (path,) = fetch_files([C4_QUERIES_SMALL], mirror=server.url, progress=False)
+    stat = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"quiet", b"QUIET"))  # same size: only a re-read would notice
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    fetch_files([C4_QUERIES_SMALL], mirror=server.url, progress=False)  # remembered: size and mtime unchanged
+    path.write_bytes(b"qid,query\n1,x\n")  # changed: checked again
+    with pytest.raises(FetchError, match="missing column"):
+        fetch_files([C4_QUERIES_SMALL], mirror=server.url, progress=False)
+    assert len(server.log) == 1
 
 
 def test_http_errors_name_the_url(server, cache):

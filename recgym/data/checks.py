@@ -85,7 +85,8 @@ def _memo_path(path: Path) -> Path:
 
 def _memo_key(path: Path, spec: RemoteFile) -> dict:
     stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "spec": list(astuple(spec))}
+    key = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "spec": astuple(spec)}
+    return json.loads(json.dumps(key))  # as read back from disk (tuples become lists), so the two compare equal
 
 
 def _remembered(path: Path, spec: RemoteFile) -> bool:
