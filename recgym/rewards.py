@@ -2,7 +2,8 @@
 
 A :class:`RewardPreset` has two halves: ``parse(action, raw_query) -> (query, format_ok)`` and
 ``reward(format_ok, metric_value) -> float``. Any string is a legal action: empty, huge, non-ASCII or broken JSON
-all get a defined (finite) reward. Presets:
+all get a defined (finite) reward, parsed in time linear in its length, and the query handed to the recommender is
+valid Unicode of at most ``MAX_QUERY_CHARS`` characters (docs/reliability.md). Presets:
 
 - ``"recr1"`` -- the paper's format ``<think>...</think><answer>{"query": "..."}</answer>``. The last ``<answer>``
   block must hold a JSON object with a string ``"query"``; the ``<think>`` block is optional (Rec-R1's scorer only
