@@ -58,7 +58,9 @@ class PolicyTrainer:
             raise ValueError("pass the tokenizer together with the model")
         if config.lora_r > 0 and not ckpt.is_peft(model):
             model = add_lora(model, config)
-        self.policy = HFPolicy(model, tokenizer, system_prompt=config.system_prompt)
+        self.policy = HFPolicy(
+            model, tokenizer, system_prompt=config.system_prompt, response_prefix=config.response_prefix
+        )
         self.act_sampling = SamplingConfig(config.max_new_tokens, config.eval_temperature, self._act_top_p())
         self.act_batch_size = 16
         self.optimizer: torch.optim.Optimizer | None = None
