@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
+
 TINY_MODEL = "tiny"
 """``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
 and smoke runs of the plumbing only; it writes nonsense."""
@@ -71,10 +73,12 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--env-kwargs is not valid JSON ({err}): {args.env_kwargs!r}") from None
     if not isinstance(kwargs, dict):
         raise UsageError(f"--env-kwargs must be a JSON object, got {args.env_kwargs!r}")
-    if args.reward is not None:
-        if kwargs.get("reward", args.reward) != args.reward:
-            raise UsageError(f"--reward {args.reward} contradicts --env-kwargs reward={kwargs['reward']!r}")
-        kwargs["reward"] = args.reward
+    for key in ("reward", "prompt"):
+        value = getattr(args, key, None)
+        if value is not None:
+            if kwargs.get(key, value) != value:
+                raise UsageError(f"--{key} {value} contradicts --env-kwargs {key}={kwargs[key]!r}")
+            kwargs[key] = value
     return kwargs
 
 
@@ -96,8 +100,16 @@ def _parse_agent(spec: str) -> tuple[str, str | None]:
     return kind, path or None
 
 
-def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0, max_new_tokens: int = 64) -> Any:
-    """The agent named by an ``--agent`` value, acting in ``venv``."""
+def make_agent(
+    spec: str,
+    venv: Any,
+    model: str | None = None,
+    seed: int = 0,
+    max_new_tokens: int = 64,
+    response_prefix: str = "",
+) -> Any:
+    """The agent named by an ``--agent`` value, acting in ``venv``. ``response_prefix`` is the zero-shot LLM's
+    assistant prefill (trained agents keep the one they were trained with)."""
     kind, path = _parse_agent(spec)
     if kind == "raw":
         from recgym.agents import RawQueryAgent
@@ -115,7 +127,9 @@ def make_agent(spec: str, venv: Any, model: str | None = None, seed: int = 0, ma
         from recgym.agents import PromptingAgent
         from recgym.agents.hf_policy import SamplingConfig
 
-        return PromptingAgent(*load_policy(model), sampling=SamplingConfig(max_new_tokens=max_new_tokens))
+        return PromptingAgent(
+            *load_policy(model), sampling=SamplingConfig(max_new_tokens=max_new_tokens), response_prefix=response_prefix
+        )
     if not Path(path).is_dir():
         raise UsageError(f"agent {spec!r}: {path} is not a folder (pass the saved agent, e.g. OUT/final)")
     cls, _ = _algo_classes(kind)
@@ -144,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--split {args.split}: {err}") from None
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        agent = make_agent(spec, venv, args.model, args.seed, args.max_new_tokens)
+        agent = make_agent(spec, venv, args.model, args.seed, args.max_new_tokens, args.response_prefix)
         results[spec] = evaluate(agent, venv, split=args.split, max_examples=args.max_examples)
         if args.probe:
             results[spec].update(_probe(args, agent))
@@ -329,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     def env_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--env", required=True, help="env id, e.g. RecR1/Shop-BM25-v0")
         p.add_argument("--reward", choices=("recr1", "plain", "expand"), help="reward preset (env default: recr1)")
+        p.add_argument("--prompt", choices=tuple(TEMPLATES),
+                       help="prompt template (env default: 'paper', or 'expand' for --reward expand); "
+                            "'product-type' asks for the product type (the cpu GRPO recipe)")
         p.add_argument("--env-kwargs", help='extra env arguments as JSON, e.g. \'{"k": 1000}\'')
         p.add_argument("--model", help=model_help)
 
@@ -341,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--num-envs", type=int, default=32, help="examples per batch (one batched retrieval each)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the random agent")
     ev.add_argument("--max-new-tokens", type=int, default=64, help="completion cap of the zero-shot LLM ('prompt')")
+    ev.add_argument("--response-prefix", default="",
+                    help="text the zero-shot LLM's reply starts with (assistant prefill), e.g. the cpu GRPO "
+                         "recipe's 'The shopper is looking for a' for a like-for-like zero-shot row")
     ev.add_argument("--baseline", metavar="AGENT",
                     help="one of the --agent values: also print every other agent's paired difference from it per "
                          "metric, with its 95%% bootstrap CI (recgym.agents.compare)")

@@ -9,7 +9,6 @@ so users override them by passing their own :class:`PromptTemplate`; the placeho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recgym.data.types import Catalog, Example
@@ -40,6 +39,17 @@ SEQUENTIAL_TEMPLATE = (
 EXPAND_SEQUENTIAL_TEMPLATE = (
     "You are a helpful shopping assistant. A user bought the following items, oldest first:\n{history}\n\n"
     "Write a few keywords describing the product the user is most likely to buy next. Reply with the keywords only."
+)
+
+
+PRODUCT_TYPE_SEARCH_TEMPLATE = (
+    'A shopper typed this request into a shop\'s search engine: "{query}"\n'
+    "What kind of product are they looking for? Answer with the product type only, in 1-3 words."
+)
+
+PRODUCT_TYPE_SEQUENTIAL_TEMPLATE = (
+    "A user bought the following items, oldest first:\n{history}\n\n"
+    "What kind of product will they buy next? Answer with the product type only, in 1-3 words."
 )
 
 
@@ -84,6 +94,13 @@ class PromptTemplate:
 
 PAPER = PromptTemplate()
 EXPAND = PromptTemplate(search=EXPAND_SEARCH_TEMPLATE, sequential=EXPAND_SEQUENTIAL_TEMPLATE)
+PRODUCT_TYPE = PromptTemplate(search=PRODUCT_TYPE_SEARCH_TEMPLATE, sequential=PRODUCT_TYPE_SEQUENTIAL_TEMPLATE)
+"""A short question whose answer is a product type: with the ``expand`` preset and a response prefix such as
+``"The shopper is looking for a"`` (``GRPOConfig.cpu()``), a small model's few sampled tokens name a product,
+which is what BM25 over titles rewards (docs/training.md has the ablation)."""
+
+TEMPLATES: dict[str, PromptTemplate] = {"paper": PAPER, "expand": EXPAND, "product-type": PRODUCT_TYPE}
+"""Named templates: the env's ``prompt=`` takes a name as well as a :class:`PromptTemplate`."""
 
 
 def default_template(reward_preset: str) -> PromptTemplate:
@@ -91,5 +108,13 @@ def default_template(reward_preset: str) -> PromptTemplate:
     return EXPAND if reward_preset == "expand" else PAPER
 
 
-def render_all(template: PromptTemplate, examples: Sequence[Example], catalog: Catalog) -> list[str]:
-    return [template.render(ex, catalog) for ex in examples]
+def resolve_template(prompt: PromptTemplate | str | None, reward_preset: str) -> PromptTemplate:
+    """The template for an env's ``prompt=`` argument: a template as is, a name from :data:`TEMPLATES`, or the
+    preset's default for ``None``."""
+    if prompt is None:
+        return default_template(reward_preset)
+    if isinstance(prompt, PromptTemplate):
+        return prompt
+    if isinstance(prompt, str) and prompt in TEMPLATES:
+        return TEMPLATES[prompt]
+    raise ValueError(f"prompt must be a PromptTemplate or one of {sorted(TEMPLATES)}, got {prompt!r}")

@@ -52,3 +52,19 @@ def test_step_without_reset_and_bad_weight_are_errors(venv) -> None:
         RelativeToRaw(venv, loss_weight=1.5)
     with pytest.raises(RuntimeError, match="reset"):
         RelativeToRaw(venv).step([""] * N)
+
+
+def test_grpo_trains_on_the_improvement_when_configured(tmp_path) -> None:
+    """``raw_relative_loss_weight`` makes GRPO see ``r - r(raw)``; the log keeps the env's and the raw reward."""
+    from recgym.agents import GRPOAgent, GRPOConfig
+    from recgym.models import tiny_policy
+
+    model, tokenizer = tiny_policy(seed=0)
+    config = GRPOConfig.cpu(num_generations=4, prompts_per_step=1, max_new_tokens=3, eval_every=0, save_every=0,
+                            raw_relative_loss_weight=0.0, output_dir=str(tmp_path))
+    env = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=4, reward="expand")
+    record = GRPOAgent(config, model, tokenizer).train_step(env)
+    assert {"env_reward", "raw_reward"} <= record.keys()
+    # with weight 0 every reward is max(r - r_raw, 0): never negative, and its mean bounds the mean difference
+    assert record["reward_mean"] >= 0.0
+    assert record["reward_mean"] >= record["env_reward"] - record["raw_reward"] - 1e-6

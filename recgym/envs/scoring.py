@@ -12,7 +12,7 @@ import numpy as np
 
 from recgym.data.types import Example, TaskDataset
 from recgym.metrics import METRICS, compute_metrics, relevance_arrays
-from recgym.prompts import PromptTemplate, default_template
+from recgym.prompts import PromptTemplate, resolve_template
 from recgym.recommenders.base import PAD, Recommender
 from recgym.rewards import RewardPreset, get_preset, valid_unicode
 
@@ -30,7 +30,8 @@ class TaskScorer:
         reward: Reward preset name (``"recr1"``, ``"plain"``, ``"expand"``) or a :class:`RewardPreset`.
         metric: Metric that forms the reward: ``"ndcg"``, ``"recall"``, ``"mrr"`` or ``"hit"``.
         k: Cutoff of the reward metric (paper: 1000 for training, 100 for evaluation).
-        prompt: Prompt templates; default: the paper's, or keyword prompts for ``expand``.
+        prompt: Prompt templates, or a name from ``recgym.prompts.TEMPLATES`` (``"paper"``, ``"expand"``,
+            ``"product-type"``); default: the paper's, or keyword prompts for ``expand``.
         exclude_history: Drop the user's history items from sequential rankings before scoring.
     """
 
@@ -41,7 +42,7 @@ class TaskScorer:
         reward: str | RewardPreset = "recr1",
         metric: str = "ndcg",
         k: int = 100,
-        prompt: PromptTemplate | None = None,
+        prompt: PromptTemplate | str | None = None,
         exclude_history: bool = False,
     ) -> None:
         if metric not in METRICS:
@@ -52,7 +53,7 @@ class TaskScorer:
         self.preset = get_preset(reward)
         self.metric, self.k = metric, int(k)
         self.reward_key = f"{metric}@{self.k}"
-        self.prompt = prompt if prompt is not None else default_template(self.preset.name)
+        self.prompt = resolve_template(prompt, self.preset.name)
         self.exclude_history = exclude_history
         self.depth = max(self.k, *INFO_KS)
         self._relevant_cache: dict[int, tuple[Example, tuple[np.ndarray, np.ndarray]]] = {}

@@ -96,6 +96,14 @@ class GRPOConfig(PolicyTrainingConfig):
     keeps all tokens. As in TRL, the quantile is taken over each micro-batch's tokens (set ``micro_batch_size`` to
     the whole batch for the paper's batch-level threshold) and the KL term stays on every token."""
 
+    raw_relative_loss_weight: float | None = None
+    """Train on the improvement over the raw query (``recgym.envs.relative.RelativeToRaw``): the reward becomes
+    ``r - r(raw action)`` with drops below the raw query weighted by this factor in ``[0, 1]``; ``None`` trains on
+    the env's reward as is. Not from a paper: with ``expand``, words BM25 ignores tie the raw query while most
+    sampled keywords hurt a little, and GRPO collapses onto the filler (docs/training.md's ablation); a weight
+    below 1 removes that safe harbour. Logged as ``reward_mean``; ``env_reward`` and ``raw_reward`` keep the env's reward of the samples and of the
+    raw query on the same prompts (their difference is the learning curve through per-prompt difficulty)."""
+
     skip_zero_std_groups: bool = True
     """Drop groups whose G rewards are all equal before any forward/backward: their advantages are 0, so they
     only dilute the token mean and cost compute (DAPO's observation, arXiv 2503.14476 sec. 3.2). Counted in
@@ -152,6 +160,8 @@ class GRPOConfig(PolicyTrainingConfig):
             "num_generations >= 2 (a group needs a spread)": self.num_generations >= 2,
             "prompts_per_step >= 1": self.prompts_per_step >= 1,
             "num_iterations >= 1": self.num_iterations >= 1,
+            "raw_relative_loss_weight is None or in [0, 1]": self.raw_relative_loss_weight is None
+            or 0.0 <= self.raw_relative_loss_weight <= 1.0,
             "beta >= 0": self.beta >= 0,
             "epsilon > 0": self.epsilon > 0,
             "epsilon_high is None or >= 0": self.epsilon_high is None or self.epsilon_high >= 0,

@@ -31,6 +31,7 @@ from recgym.agents.grpo.guards import CollapseGuard
 from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_entropy_mask, truncated_rows
 from recgym.agents.hf_policy import Rollout, SamplingConfig
 from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, visit_order
+from recgym.envs.relative import RelativeToRaw
 
 
 class GRPOAgent(PolicyTrainer):
@@ -64,6 +65,7 @@ class GRPOAgent(PolicyTrainer):
         self.rollout_sampling = SamplingConfig(cfg.max_new_tokens, cfg.temperature, cfg.top_p)
         self.act_batch_size = cfg.num_envs  # a rollout's width is known to fit in memory
         self._guard: CollapseGuard | None = None  # made at the first step (restored from the log on resume)
+        self._reward_env: tuple[gym.vector.VectorEnv, gym.vector.VectorEnv] | None = None  # (venv, its view)
 
     def _act_top_p(self) -> float:
         return self.config.top_p
@@ -122,7 +124,7 @@ class GRPOAgent(PolicyTrainer):
         step_infos = [info for p in parts for info in p.infos]
         env_means = {
             k: float(np.mean([float(i[k]) for i in step_infos]))
-            for k in METRIC_KEYS
+            for k in (*METRIC_KEYS, "env_reward", "raw_reward")  # the last two: RelativeToRaw's infos
             if all(k in i for i in step_infos)
         }
         stop_reason = guard.pop("stop_reason", None)
@@ -142,7 +144,18 @@ class GRPOAgent(PolicyTrainer):
             **({"stop_reason": stop_reason} if stop_reason else {}),
         }
 
+    def _rewarding(self, venv: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
+        """``venv``, or its :class:`RelativeToRaw` view when ``raw_relative_loss_weight`` is set (made once per env,
+        so the raw queries' rewards are scored once per example)."""
+        weight = self.config.raw_relative_loss_weight
+        if weight is None:
+            return venv
+        if self._reward_env is None or self._reward_env[0] is not venv:
+            self._reward_env = (venv, RelativeToRaw(venv, weight))
+        return self._reward_env[1]
+
     def _sample_round(self, venv: gym.vector.VectorEnv, indices: list[int], seed: int) -> _Round:
+        venv = self._rewarding(venv)
         G = self.config.num_generations
         options = {"indices": [i for i in indices for _ in range(G)], "split": "train"}
         observations, _ = venv.reset(seed=seed, options=options)

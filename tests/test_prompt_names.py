@@ -1,0 +1,28 @@
+"""Named prompt templates: ``prompt="product-type"`` on any env id, and a clear error for an unknown name."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+
+import recgym  # noqa: F401
+from recgym.prompts import PRODUCT_TYPE, TEMPLATES, resolve_template
+
+
+def test_a_name_selects_the_template_and_the_raw_query_is_unchanged() -> None:
+    named = gym.make("RecR1/Shop-BM25-v0", reward="expand", prompt="product-type")
+    default = gym.make("RecR1/Shop-BM25-v0", reward="expand")
+    obs, info = named.reset(options={"index": 5, "split": "test"})
+    obs_default, info_default = default.reset(options={"index": 5, "split": "test"})
+    assert obs == PRODUCT_TYPE.search.format(query=info["raw_query"]) and obs != obs_default
+    assert info["raw_query"] == info_default["raw_query"]
+    seq = gym.make("RecR1/ShopSeq-BM25-v0", reward="expand", prompt="product-type")
+    assert "What kind of product will they buy next?" in seq.reset(seed=0)[0]
+
+
+def test_resolution_rules() -> None:
+    assert resolve_template(None, "expand") is TEMPLATES["expand"]
+    assert resolve_template(None, "recr1") is TEMPLATES["paper"]
+    assert resolve_template(PRODUCT_TYPE, "recr1") is PRODUCT_TYPE
+    with pytest.raises(ValueError, match="product-type"):
+        gym.make("RecR1/Shop-BM25-v0", prompt="no-such-prompt")
