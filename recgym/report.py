@@ -118,8 +118,10 @@ def plot_learning_curve(
     """Draw a GRPO run's learning curve from ``run_dir/metrics.jsonl`` to a PNG (default: ``learning_curve.png`` in
     ``run_dir``).
 
-    Top panel: the mean training reward of each step (noisy: one step is a few groups) with its rolling mean over
-    ``window`` steps, and the validation reward where it was logged. Bottom panel (only when validation ran):
+    Top panel: the mean training reward of each step with its rolling mean over ``window`` steps, and the
+    validation reward where it was logged. When the run logged the raw query's reward on the same prompts (GRPO's
+    ``raw_relative_loss_weight``), the curve is the env reward minus that: a step's few prompts differ a lot in
+    difficulty, and the difference shows the trend through that noise. Bottom panel (only when validation ran):
     the validation ranking metrics, which show whether reward gains are ranking gains or format gains.
     Returns the PNG's path.
     """
@@ -127,7 +129,8 @@ def plot_learning_curve(
     from matplotlib.ticker import MaxNLocator
 
     records = read_metrics(run_dir)
-    train = [(r["step"], r["reward_mean"]) for r in records if "reward_mean" in r]
+    train, curve_label, y_label = training_curve(records)
+    relative = y_label != "reward"
     val_keys = [k for k in ("val/ndcg@10", "val/ndcg@100", "val/recall@100") if any(k in r for r in records)]
     has_val = any("val/reward" in r for r in records) or bool(val_keys)
 
@@ -136,11 +139,13 @@ def plot_learning_curve(
     ax = axes[0]
     if train:
         steps, rewards = zip(*train)
-        ax.plot(steps, rewards, color="tab:blue", alpha=0.3, linewidth=1, label="reward (step mean)")
+        ax.plot(steps, rewards, color="tab:blue", alpha=0.3, linewidth=1, label=curve_label)
         ax.plot(steps, rolling_mean(rewards, window), color="tab:blue", linewidth=2, label=f"rolling mean ({window})")
     _plot_logged(ax, records, "val/reward", "val reward", color="tab:orange")
-    ax.set_ylabel("reward")
-    ax.set_title(f"GRPO learning curve: {Path(run_dir).resolve().name}")
+    if relative:
+        ax.axhline(0.0, color="gray", linewidth=1, linestyle="--")
+    ax.set_ylabel(y_label)
+    ax.set_title(f"learning curve: {Path(run_dir).resolve().name}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     if has_val:
@@ -156,6 +161,16 @@ def plot_learning_curve(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
+
+
+def training_curve(records: list[dict[str, Any]]) -> tuple[list[tuple[int, float]], str, str]:
+    """``(points, curve label, axis label)`` of a run's training curve: the env reward minus the raw query's on the
+    same prompts where the run logged both (``env_reward``, ``raw_reward``), else ``reward_mean``."""
+    relative = [r for r in records if "env_reward" in r and "raw_reward" in r]
+    if relative:
+        points = [(r["step"], r["env_reward"] - r["raw_reward"]) for r in relative]
+        return points, "reward - raw query's (step mean)", "reward minus the raw query's"
+    return [(r["step"], r["reward_mean"]) for r in records if "reward_mean" in r], "reward (step mean)", "reward"
 
 
 def _plot_logged(ax: Any, records: list[dict[str, Any]], key: str, label: str, **style: Any) -> None:

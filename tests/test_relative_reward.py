@@ -68,3 +68,15 @@ def test_grpo_trains_on_the_improvement_when_configured(tmp_path) -> None:
     # with weight 0 every reward is max(r - r_raw, 0): never negative, and its mean bounds the mean difference
     assert record["reward_mean"] >= 0.0
     assert record["reward_mean"] >= record["env_reward"] - record["raw_reward"] - 1e-6
+
+
+def test_learning_curve_is_relative_to_the_raw_query_when_logged() -> None:
+    from recgym.report import training_curve
+
+    relative = [{"step": 1, "reward_mean": 0.1, "env_reward": 0.5, "raw_reward": 0.4},
+                {"step": 2, "reward_mean": 0.0, "env_reward": 0.2, "raw_reward": 0.3}]
+    points, _, axis = training_curve(relative)
+    assert [s for s, _ in points] == [1, 2] and points[0][1] == pytest.approx(0.1) and points[1][1] == pytest.approx(-0.1)
+    assert axis == "reward minus the raw query's"
+    points, _, axis = training_curve([{"step": 1, "reward_mean": 0.7}])
+    assert points == [(1, 0.7)] and axis == "reward"
