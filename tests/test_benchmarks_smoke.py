@@ -41,3 +41,15 @@ def test_large_catalog_benchmark_runs_small(tmp_path, capsys):
     assert results["dense-index-float16"]["disk"] * 2 == results["dense-index-float32"]["disk"]
     out = capsys.readouterr().out
     assert "BM25 serve" in out and "Dense search" in out and "recgym / raw" in out
+
+
+def test_prefix_cache_benchmark_runs_small(capsys):
+    """benchmarks/prefix_cache.py end to end on the tiny random model: both peers run and agree."""
+    path = SCRIPT.parent / "prefix_cache.py"
+    spec = importlib.util.spec_from_file_location("prefix_cache", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--model", "tiny", "--prompts", "2", "--group", "3", "--new-tokens", "3", "--repeats", "1"])
+    assert results["check"]["same_tokens"] == 1.0 and results["check"]["max_logp_diff"] < 1e-4
+    assert all(results[p]["cached"] > 0 and results[p]["uncached"] > 0 for p in ("sample", "update"))
+    assert "cached / uncached" in capsys.readouterr().out
