@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import recgym  # noqa: F401
 from recgym.envs import registered_ids
+from recgym.recommenders import BM25Recommender
 
 OFFLINE_IDS = [i for i in registered_ids() if i.startswith("RecR1/Shop")]
 PRESETS = ("recr1", "plain", "expand")
@@ -147,8 +148,22 @@ def test_vector_rewards_are_the_single_envs_bit_for_bit(envs, actions, index):
         env.reset(options={"index": indices[i]})
         (_, reward, _, _, info), single_seconds = _timed_step(env, action)
         _check_reward(env, reward, action, single_seconds)
-        # the same reward whatever the batch it was scored in (a reward may not depend on its neighbours)
-        assert rewards[i] == reward and infos["query"][i] == info["query"]
+        # the same reward whatever the batch it was scored in: recgym adds no dependence on the neighbours
+        assert infos["query"][i] == info["query"]
+        if rewards[i] != reward:
+            _assert_recommender_ranks_differently_in_a_batch(env, list(infos["query"]), i)
+
+
+def _assert_recommender_ranks_differently_in_a_batch(env, queries: list[str], i: int) -> None:
+    """A dense encoder pads a batch to its longest text and BLAS picks kernels by shape, so embeddings and scores
+    differ in the last bits with the batch, and two items that tie to float32 precision can swap (2 in 10,000
+    adversarial actions: docs/benchmarks.md). That is the recommender's own batch dependence; check it is the
+    cause. BM25 scores each query alone, so its rewards must always match."""
+    scorer = env.unwrapped.scorer
+    assert not isinstance(scorer.recommender, BM25Recommender)
+    alone = scorer.recommender.search([queries[i]], scorer.depth)[0][0]
+    batched = scorer.recommender.search(queries, scorer.depth)[0][i]
+    assert not np.array_equal(alone, batched), queries[i][:200]
 
 
 @settings(FUZZ, max_examples=max(EXAMPLES // 4, 5))
