@@ -222,6 +222,9 @@ def run_recgym(settings: Settings, conn) -> None:
         eval_every=0,
         save_every=0,
         output_dir=str(Path(settings.log_dir) / "recgym-run"),
+        # what TRL does too: the reply starts with the model's first token, the reward is the env's
+        response_prefix="",
+        raw_relative_loss_weight=None,
     )
     model, tokenizer = load_default_policy(settings.model_dir)
     agent = GRPOAgent(cfg, model, tokenizer)
