@@ -1,6 +1,7 @@
 """The ``recgym`` command line (in-process through ``main``) and the report helpers it prints with."""
 
 import json
+import shlex
 
 import gymnasium as gym
 import pytest
@@ -38,6 +39,9 @@ def test_eval_json_equals_evaluate(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert saved["env"] == ENV and saved["split"] == "test" and saved["reward"] == "recr1"
     assert list(saved["agents"]) == ["raw", "random", "prf"]
+    # provenance: the exact command re-runs it; the commit is this checkout's
+    assert shlex.split(saved["provenance"]["command"]) == ["recgym", *argv]
+    assert saved["provenance"]["date"].startswith("20") and len(saved["provenance"]["commit"] or "0" * 40) == 40
 
     venv = gym.make_vec(ENV, num_envs=16, dataset_kwargs=SMALL_SHOP)
     expected = {
