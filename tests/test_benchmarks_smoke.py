@@ -53,3 +53,15 @@ def test_prefix_cache_benchmark_runs_small(capsys):
     assert results["check"]["same_tokens"] == 1.0 and results["check"]["max_logp_diff"] < 1e-4
     assert all(results[p]["cached"] > 0 and results[p]["uncached"] > 0 for p in ("sample", "update"))
     assert "cached / uncached" in capsys.readouterr().out
+
+
+def test_env_throughput_benchmark_runs_small():
+    """benchmarks/env_throughput.py on the synthetic shop at a tiny size: both peers run and the ratio prints."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "env_throughput.py", "--batch", "8", "--steps", "2", "--repeats", "1"],
+        cwd=SCRIPT.parent, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "raw bm25s" in done.stdout and "ratio env / raw:" in done.stdout
