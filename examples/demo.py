@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from recgym.agents import (
 )
 from recgym.agents.hf_policy import SamplingConfig
 from recgym.models import load_default_policy, tiny_policy
+from recgym.provenance import provenance
 from recgym.report import plot_learning_curve, results_table
 from recgym.stats import DESCRIPTION
 
@@ -124,6 +126,7 @@ def main() -> None:
     (out / "results.json").write_text(
         json.dumps(
             {
+                "provenance": provenance(["python", "examples/demo.py", *sys.argv[1:]]),
                 "env": args.env,
                 "args": vars(args),
                 "config": config.to_dict(),

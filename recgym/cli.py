@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
+from recgym.provenance import provenance
 
 TINY_MODEL = "tiny"
 """``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
@@ -174,39 +175,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                             mark_nonzero=True))
     if args.out:
         record = {"env": args.env, "split": args.split, "reward": _preset_name(venv),
-                  "env_kwargs": env_kwargs, "provenance": provenance(args.argv), "agents": results}
+                  "env_kwargs": env_kwargs, "provenance": provenance(["recgym", *args.argv]), "agents": results}
         if args.baseline is not None:
             record.update(baseline=args.baseline, comparison=comparison)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {args.out}")
     return 0
-
-
-def provenance(argv: Sequence[str]) -> dict[str, Any]:
-    """Where a result came from: the command, the date (UTC) and recgym's git commit (``None`` outside a checkout;
-    ``dirty`` when the working tree had uncommitted changes), so a reader can re-run it."""
-    import datetime
-    import shlex
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*cmd: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(root), *cmd], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {
-        "command": shlex.join(["recgym", *argv]),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": commit,
-        "dirty": bool(status) if status is not None else None,
-    }
 
 
 def _probe(args: argparse.Namespace, agent: Any) -> dict[str, Any]:
