@@ -42,7 +42,8 @@ from recgym.provenance import provenance
 from recgym.report import plot_learning_curve, results_table
 from recgym.stats import DESCRIPTION
 
-FULL_RUN = "recgym train --env RecR1/Shop-BM25-v0 --reward expand --prompt product-type --preset cpu --out runs/grpo"
+FULL_RUN = ("recgym train --env RecR1/Shop-BM25-v0 --reward expand --prompt product-type --env-kwargs '{\"k\": 100}' "
+            "--out runs/grpo")
 
 
 def parse_args() -> argparse.Namespace:
