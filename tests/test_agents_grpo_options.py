@@ -11,24 +11,13 @@ from pathlib import Path
 import pytest
 import torch
 from test_agents_fake_env import QUERIES, KeywordVectorEnv
+from test_agents_grpo import make_agent  # the one tiny-policy GRPO agent factory of the GRPO tests
 
-from recgym.agents.grpo import GRPOAgent, GRPOConfig, clipped_policy_loss
+from recgym.agents.grpo import GRPOConfig, clipped_policy_loss
 from recgym.agents.grpo.loss import high_entropy_mask
 from recgym.agents.policy_trainer import visit_order
-from recgym.models import tiny_policy
 
 PROMPTS = ["rewrite query red shoes", "rewrite query green bag"]
-
-
-def make_agent(tmp_path: Path, **overrides) -> GRPOAgent:
-    settings = {
-        "num_generations": 4, "prompts_per_step": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 5,
-        "learning_rate": 1e-2, "micro_batch_size": 3, "beta": 0.0, "num_steps": 3, "eval_every": 0,
-        "save_every": 0, "output_dir": str(tmp_path / "run"),
-    }
-    settings.update(overrides)
-    model, tokenizer = tiny_policy(seed=0)
-    return GRPOAgent(GRPOConfig(**settings), model, tokenizer)
 
 
 def char_length_reward(action: str, query: str) -> float:
