@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import bm25s
 import numpy as np
 from bench_timing import best_rates  # sibling module: scripts run from benchmarks/
+from bm25s.tokenization import Tokenizer
 
 from recgym.envs import RecTextVectorEnv, make_env
+from recgym.recommenders.lucene_analyzer import lucene_analyze
 
 
 def queries_for(dataset, n: int, seed: int = 0) -> list[str]:
@@ -22,6 +25,18 @@ def queries_for(dataset, n: int, seed: int = 0) -> list[str]:
     pool = [ex.query for split in dataset.splits.values() for ex in split if ex.query] or list(dataset.catalog.titles)
     rng = np.random.default_rng(seed)
     return [pool[i] for i in rng.integers(len(pool), size=n)]
+
+
+def bm25s_peer(titles: list[str], settings: dict) -> tuple[bm25s.BM25, Tokenizer]:
+    """bm25s alone, indexed with the env recommender's public settings (analyzer, stopwords, k1, b): the peer."""
+    if settings["analyzer"] == "lucene":
+        tokenizer = Tokenizer(lower=False, splitter=lucene_analyze, stopwords=[], stemmer=None)
+    else:
+        tokenizer = Tokenizer(stopwords=settings["stopwords"] or [])
+    ids = tokenizer.tokenize(titles, update_vocab=True, return_as="ids", show_progress=False)
+    retriever = bm25s.BM25(k1=settings["k1"], b=settings["b"])
+    retriever.index((ids, dict(tokenizer.get_vocab_dict())), show_progress=False)
+    return retriever, tokenizer
 
 
 def main() -> None:
@@ -50,12 +65,13 @@ def main() -> None:
         )
     else:
         env = make_env("shop", "bm25", split="test", reward="plain", k=args.k)
-    dataset, rec = env.scorer.dataset, env.scorer.recommender
+    dataset, rec = env.task.dataset, env.task.recommender
     venv = RecTextVectorEnv(args.batch, env=env)
     n = len(dataset.split("test"))
     queries = queries_for(dataset, args.batch * args.steps)
     batches = [queries[i : i + args.batch] for i in range(0, len(queries), args.batch)]
-    retriever, tokenizer, depth = rec._retriever, rec._tokenizer, env.scorer.depth
+    retriever, tokenizer = bm25s_peer(list(dataset.catalog.titles), rec.settings())
+    depth = env.task.depth
 
     def raw() -> None:
         for batch in batches:

@@ -329,26 +329,28 @@ def run_trl(settings: Settings, conn) -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     from recgym.agents.policy_trainer import visit_order
+    from recgym.envs import task_of
     from recgym.models import prepare_tokenizer
 
     timer = PhaseTimer()
     install_torch_timers(timer)
     venv = make_venv(settings)
-    env = venv.unwrapped
-    num_train = env.num_examples("train")
+    task = task_of(venv)
+    num_train = task.num_examples("train")
     P, G = settings.prompts_per_step, settings.num_generations
 
     # The examples recgym's trainer visits, in its order (seed, epoch-wise shuffle), as conversational prompts.
     rows = (settings.total_steps + 2) * P
     indices = visit_order(settings.seed, 0, rows, num_train)
-    observations = [env.scorer.observation(env.scorer.dataset.split("train")[i]) for i in indices]
+    observations = [task.observation(task.examples("train")[i]) for i in indices]
     dataset = Dataset.from_dict(
         {"prompt": [[{"role": "user", "content": obs}] for obs in observations], "example_index": indices}
     )
 
     seen: list[int] = []
+    last: dict[str, float] = {}  # the step's reward and completion length, as TRL logs them (from its public kwargs)
 
-    def recgym_env_reward(prompts, completions, example_index, **kwargs) -> list[float]:
+    def recgym_env_reward(prompts, completions, example_index, completion_ids, **kwargs) -> list[float]:
         """Score the G*P completions with ONE vector-env step, as GRPOAgent does."""
         start = time.perf_counter()
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
@@ -356,6 +358,7 @@ def run_trl(settings: Settings, conn) -> None:
         venv.reset(seed=settings.seed, options={"indices": [int(i) for i in example_index], "split": "train"})
         _, rewards, *_ = venv.step([t.strip() for t in texts])
         timer.totals["env"] = timer.totals.get("env", 0.0) + time.perf_counter() - start
+        last.update(reward=statistics.fmean(rewards), completion_len=statistics.fmean(map(len, completion_ids)))
         return [float(r) for r in rewards]
 
     tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(settings.model_dir))
@@ -366,7 +369,6 @@ def run_trl(settings: Settings, conn) -> None:
     class Lockstep(TrainerCallback):
         """Blocks at each step's start until the parent says go; reports the step's time at its end."""
 
-        trainer: Any = None
         started = 0.0
         sent_ready = False
 
@@ -381,14 +383,13 @@ def run_trl(settings: Settings, conn) -> None:
 
         def on_step_end(self, args, state, control, **kw):
             sec = time.perf_counter() - self.started
-            metrics = self.trainer._metrics["train"]
             conn.send(
                 asdict(
                     StepResult(
                         sec=sec,
                         indices=list(seen[::G]),
-                        completion_len=float(metrics["completions/mean_length"][-1]),
-                        reward=float(metrics["reward"][-1]),
+                        completion_len=last["completion_len"],
+                        reward=last["reward"],
                         phases=timer.take(),
                     )
                 )
@@ -403,7 +404,6 @@ def run_trl(settings: Settings, conn) -> None:
         processing_class=tokenizer,
         callbacks=[lockstep],
     )
-    lockstep.trainer = trainer
     trainer.model.generate = timer.wrap("generate", trainer.model.generate)
     info = {
         "activation_checkpointing": bool(getattr(trainer.model, "is_gradient_checkpointing", False)),

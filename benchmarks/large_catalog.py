@@ -181,7 +181,7 @@ def phase_bm25_serve(spec: dict, mmap: bool) -> dict:
     rec.index(catalog)  # a cache hit: loads, never builds
     load_s = time.perf_counter() - start
     loaded = memory()
-    tokenizer, retriever, depth = rec._tokenizer, rec._retriever, min(spec["k"], len(catalog))
+    (retriever, tokenizer), depth = rec.backend, min(spec["k"], len(catalog))
     batches = batched(queries, spec["batch"])
 
     def raw() -> None:
@@ -263,7 +263,7 @@ def _dense(spec: dict, dtype: str, stand_in: StandIn):
     # a model *name* keys the embedding cache (an in-memory model object is never cached), and the stand-in
     # replaces the model that name would load
     rec = DenseRecommender(model=MODEL_NAME, dtype=dtype)
-    rec._model = stand_in
+    rec.model = stand_in
     return rec
 
 
@@ -276,7 +276,7 @@ def phase_dense_index(spec: dict, dtype: str) -> dict:
     rec = _dense(spec, dtype, StandIn(items, {}))
     rec.index(catalog)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "base": base, "peak": memory()["peak"], "disk": rec._emb.nbytes / GIB}
+    return {"seconds": seconds, "base": base, "peak": memory()["peak"], "disk": rec.embeddings.nbytes / GIB}
 
 
 def phase_dense_serve(spec: dict, dtype: str) -> dict:
@@ -308,7 +308,7 @@ def phase_dense_serve(spec: dict, dtype: str) -> dict:
         after = memory()
         out[f"peak_{chunk}"] = after["peak"]
         out[f"file_{chunk}"] = after["file"] - before["file"]
-    full = np.array(rec._emb, dtype=np.float32)  # the peer: all of it in RAM, as float32
+    full = np.array(rec.embeddings, dtype=np.float32)  # the peer: all of it in RAM, as float32
 
     def peer() -> None:
         for batch in batches:

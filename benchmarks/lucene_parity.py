@@ -164,7 +164,7 @@ def parity(folder: str, repeats: int) -> dict:
     from pyserini.search.lucene import LuceneSearcher
 
     from recgym.envs import RecTextVectorEnv, make_env
-    from recgym.metrics import compute_metrics
+    from recgym.metrics import compute_metrics, relevance_arrays
     from recgym.recommenders import BM25Recommender, lucene_analyzer
 
     task = DATASETS[folder]
@@ -176,11 +176,11 @@ def parity(folder: str, repeats: int) -> dict:
         split="test",
         recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True, "cache": False},
     )
-    scorer, ds = env.scorer, env.scorer.dataset
+    task, ds = env.task, env.task.dataset
     catalog = ds.catalog
     examples = [(split, i, ex) for split, exs in ds.splits.items() for i, ex in enumerate(exs)]
-    queries = [scorer.raw_query(ex) for _, _, ex in examples]
-    relevant = [scorer._relevant(ex) for _, _, ex in examples]
+    queries = [task.raw_query(ex) for _, _, ex in examples]
+    relevant = [relevance_arrays({catalog.position(i): g for i, g in ex.relevant.items() if g > 0}) for *_, ex in examples]
     by_split: dict[str, list[int]] = {}
     for split, i, _ in examples:
         by_split.setdefault(split, []).append(i)
@@ -208,8 +208,7 @@ def parity(folder: str, repeats: int) -> dict:
             return pos, sc
 
         lucene_pos, lucene_scores = pyserini_rankings()
-        for cached in (lucene_analyzer._analyze_piece, lucene_analyzer._filter, lucene_analyzer.porter_stem):
-            cached.cache_clear()  # a first pass with no query word analysed before (the catalog's words stay cached)
+        lucene_analyzer.clear_caches()  # a first pass with no word analysed before
         start = time.perf_counter()
         env_steps()
         cold = time.perf_counter() - start
@@ -217,7 +216,7 @@ def parity(folder: str, repeats: int) -> dict:
         searcher.close()
 
     ours = env_steps()
-    ours_pos, ours_scores = scorer.recommender.search(queries, K)
+    ours_pos, ours_scores = task.recommender.search(queries, K)
     theirs = compute_metrics(lucene_pos, relevant, ks=(K,), metrics=("ndcg", "recall"))
     plain = BM25Recommender(cache=False)  # bm25s's own tokenizer, for comparison
     plain.index(catalog)

@@ -37,6 +37,7 @@ from recgym.agents import (
     evaluate,
 )
 from recgym.agents.hf_policy import SamplingConfig
+from recgym.envs import task_of
 from recgym.models import load_default_policy, tiny_policy
 from recgym.provenance import provenance
 from recgym.report import plot_learning_curve, results_table
@@ -85,7 +86,7 @@ def main() -> None:
     )
     env_kwargs = {"reward": "expand", "prompt": args.prompt}
     eval_env = gym.make_vec(args.env, num_envs=32, **env_kwargs)
-    n_test = eval_env.unwrapped.num_examples("test")
+    n_test = task_of(eval_env).num_examples("test")
     print(f"{args.env}: synthetic shop, {n_test} test examples, reward 'expand', prompt {args.prompt!r}")
 
     model, tokenizer = tiny_policy() if args.model == "tiny" else load_default_policy(args.model)

@@ -25,6 +25,7 @@ import torch
 
 import recgym  # noqa: F401  (registers the env ids)
 from recgym.agents import PseudoRelevanceFeedbackAgent, RawQueryAgent, evaluate
+from recgym.envs import task_of
 from recgym.integrations.rewrite import default_operators
 from recgym.integrations.sb3 import (
     DiscreteRewriteActions,
@@ -35,12 +36,13 @@ from recgym.integrations.sb3 import (
     operator_table,
     type_operators,
 )
+from recgym.rewards import preset_names
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="RecR1/Shop-BM25-v0", help="any recgym id")
-    ap.add_argument("--reward", default="plain", choices=["recr1", "plain", "expand"])
+    ap.add_argument("--reward", default="plain", choices=preset_names())
     ap.add_argument("--dataset-kwargs", default="{}", help='JSON, e.g. \'{"num_products": 400, "num_queries": 200}\'')
     ap.add_argument("--data-dir", default=None, help="folder of a real-data id's files")
     ap.add_argument(
@@ -79,10 +81,10 @@ def main(argv: list[str] | None = None) -> dict:
     encoder = HashedBagOfWords(256) if args.encoder == "hash" else load_encoder(None)
     train_env = EmbeddingObservation(DiscreteRewriteActions(train_base, operators), model=encoder)
     eval_env = EmbeddingObservation(DiscreteRewriteActions(eval_base, operators), model=encoder)
-    scorer = train_base.unwrapped.scorer
+    task = task_of(train_base)
     t0 = time.time()
-    train_env.embed([scorer.raw_query(ex) for ex in scorer.dataset.split("train")])  # batched warm-up of the cache
-    eval_env.embed([scorer.raw_query(ex) for ex in scorer.dataset.split(args.eval_split)])
+    train_env.embed([task.raw_query(ex) for ex in task.examples("train")])  # batched warm-up of the cache
+    eval_env.embed([task.raw_query(ex) for ex in task.examples(args.eval_split)])
     print(f"{args.env}: K={len(operators)} operators ({args.actions}), embeddings in {time.time() - t0:.1f}s")
 
     model = PPO(

@@ -27,12 +27,13 @@ from recgym.agents import PromptingAgent, RawQueryAgent, evaluate
 from recgym.agents.hf_policy import SamplingConfig
 from recgym.integrations.trl import RecGymReward, make_dataset, require
 from recgym.models import load_default_policy, tiny_policy
+from recgym.rewards import preset_names
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="RecR1/Shop-BM25-v0")
-    ap.add_argument("--reward", default="expand", choices=["recr1", "plain", "expand"])
+    ap.add_argument("--reward", default="expand", choices=preset_names())
     ap.add_argument("--dataset-kwargs", default="{}", help="JSON passed as the env's dataset_kwargs")
     ap.add_argument("--train-k", type=int, default=1000, help="NDCG cutoff of the training reward (Rec-R1: 1000)")
     ap.add_argument("--model", default=None, help="local folder or Hub id; 'tiny' for a smoke run; default SmolLM2")

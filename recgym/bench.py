@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recgym.envs.task import task_of
 from recgym.paths import cache_dir
 from recgym.report import estimate_cell
+from recgym.rewards import preset_names
 from recgym.stats import DESCRIPTION
 
 BEGIN, END = "<!-- recgym bench --suite paper: begin -->", "<!-- recgym bench --suite paper: end -->"
@@ -165,7 +167,7 @@ def run_suite(
                       f"{time.perf_counter() - started:.0f} s)", flush=True)
                 rows.append({
                     "env": env_id, "agent": spec, "num_examples": result["num_examples"],
-                    "total_examples": venv.unwrapped.num_examples("test"),
+                    "total_examples": task_of(venv).num_examples("test"),
                     "metrics": {k: v for k, v in result.items() if isinstance(v, float)},
                     "ci": result["ci"],
                     "seconds": round(time.perf_counter() - started, 1),
@@ -301,7 +303,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--agent", nargs="+", choices=("raw", "prf", "prompt"), default=["raw", "prf", "prompt"])
     p.add_argument("--trained", nargs="+", action="extend", default=[], metavar="ENV_ID=FOLDER",
                    help="a saved GRPO (or SFT) agent to add as a row of that env")
-    p.add_argument("--reward", choices=("recr1", "plain", "expand"), default="expand",
+    p.add_argument("--reward", choices=preset_names(), default="expand",
                    help="reward preset: how actions become queries (raw and PRF rows do not depend on it)")
     p.add_argument("--only", nargs="+", metavar="ID_TASK",
                    help="run only these task families (e.g. Shop ShopSeq); with --json, the other tasks' saved rows "

@@ -24,8 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from recgym.envs.task import task_of
 from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
 from recgym.provenance import provenance
+from recgym.rewards import preset_names
 
 TINY_MODEL = "tiny"
 """``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
@@ -154,7 +156,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--num-envs must be >= 1, got {args.num_envs}")
     venv, env_kwargs = _make_vec(args, args.num_envs)
     try:
-        venv.unwrapped.num_examples(args.split)
+        task_of(venv).num_examples(args.split)
     except (KeyError, ValueError) as err:
         raise UsageError(f"--split {args.split}: {err}") from None
     results: dict[str, dict[str, Any]] = {}
@@ -206,8 +208,7 @@ def _columns(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 def _preset_name(venv: Any) -> str:
-    scorer = getattr(venv.unwrapped, "scorer", None)
-    return scorer.preset.name if scorer is not None else "?"
+    return task_of(venv).preset.name
 
 
 # ----------------------------------------------------------------------------------------------------- train
@@ -343,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def env_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--env", required=True, help="env id, e.g. RecR1/Shop-BM25-v0")
-        p.add_argument("--reward", choices=("recr1", "plain", "expand"), help="reward preset (env default: recr1)")
+        p.add_argument("--reward", choices=preset_names(), help="reward preset (env default: recr1)")
         p.add_argument("--prompt", choices=tuple(TEMPLATES),
                        help="prompt template (env default: 'paper', or 'expand' for --reward expand); "
                             "'product-type' asks for the product type (the cpu GRPO recipe)")

@@ -15,7 +15,7 @@ from recgym.data.types import Catalog, Example
 
 SEARCH_TEMPLATE = (
     "You are an expert in query generation. A shopper typed the request below into an e-commerce search engine "
-    "that matches words in product titles (BM25). Rewrite it into a query that will retrieve the products the "
+    "that ranks products by their titles. Rewrite it into a query that will retrieve the products the "
     "shopper wants: use the words such products' titles would use (product type, key attributes, brand).\n\n"
     "Shopper request: {query}\n\n"
     "Show your reasoning in <think> </think> tags, then give the final query in <answer> </answer> tags as JSON, "
@@ -103,16 +103,11 @@ TEMPLATES: dict[str, PromptTemplate] = {"paper": PAPER, "expand": EXPAND, "produ
 """Named templates: the env's ``prompt=`` takes a name as well as a :class:`PromptTemplate`."""
 
 
-def default_template(reward_preset: str) -> PromptTemplate:
-    """The paper's prompts, or the keyword-expansion prompts for the ``expand`` preset."""
-    return EXPAND if reward_preset == "expand" else PAPER
-
-
-def resolve_template(prompt: PromptTemplate | str | None, reward_preset: str) -> PromptTemplate:
-    """The template for an env's ``prompt=`` argument: a template as is, a name from :data:`TEMPLATES`, or the
-    preset's default for ``None``."""
+def resolve_template(prompt: PromptTemplate | str | None, default: str = "paper") -> PromptTemplate:
+    """The template for an env's ``prompt=`` argument: a template as is, a name from :data:`TEMPLATES`, or, for
+    ``None``, the template named ``default`` (the reward preset's ``default_prompt``)."""
     if prompt is None:
-        return default_template(reward_preset)
+        prompt = default
     if isinstance(prompt, PromptTemplate):
         return prompt
     if isinstance(prompt, str) and prompt in TEMPLATES:

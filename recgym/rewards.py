@@ -1,6 +1,7 @@
 """Turning an action string into the query sent to the recommender, and the metric into a reward.
 
-A :class:`RewardPreset` has two halves: ``parse(action, raw_query) -> (query, format_ok)`` and
+A reward preset is a strategy (:class:`RewardPreset`, one class per preset, one registry: :data:`PRESETS`,
+:func:`register_preset`, :func:`get_preset`) with two halves: ``parse(action, raw_query) -> (query, format_ok)`` and
 ``reward(format_ok, metric_value) -> float``. Any string is a legal action: empty, huge, non-ASCII or broken JSON
 all get a defined (finite) reward, parsed in time linear in its length, and the query handed to the recommender is
 valid Unicode of at most ``MAX_QUERY_CHARS`` characters (docs/reliability.md). Presets:
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -85,65 +88,142 @@ def format_answer(query: str, think: str = "") -> str:
     return f"<think>{think}</think><answer>{json.dumps({'query': query}, ensure_ascii=False)}</answer>"
 
 
-@dataclass(frozen=True)
-class RewardPreset:
-    """How an action becomes a query and a metric becomes a reward.
+class RewardPreset(ABC):
+    """A reward preset: how an action becomes a query (``parse``) and a metric a reward (``reward``).
+
+    Subclass it, give it a ``name`` and register it with :func:`register_preset` to add a preset: the envs
+    (``reward="<name>"``), the CLI's ``--reward`` choices and every agent pick it up from the registry. Subclasses
+    implement :meth:`query_of` and :meth:`action_for`; ``parse`` adds the type check, the length cut and the Unicode
+    repair every query gets.
 
     Attributes:
-        name: ``"recr1"``, ``"plain"`` or ``"expand"``.
-        format_bonus: Added to the metric when a ``recr1`` action is well-formed (paper: 0.1).
-        format_penalty: The reward of a malformed ``recr1`` action (paper: -2).
+        name: Registry name, e.g. ``"recr1"``.
+        default_prompt: Name of the prompt template in ``recgym.prompts.TEMPLATES`` the env uses when given none.
     """
 
-    name: str = "recr1"
-    format_bonus: float = 0.1
-    format_penalty: float = -2.0
+    name: ClassVar[str]
+    default_prompt: ClassVar[str] = "paper"
 
-    def __post_init__(self) -> None:
-        if self.name not in PRESETS:
-            raise ValueError(f"unknown reward preset {self.name!r}; choose from {sorted(PRESETS)}")
+    @abstractmethod
+    def query_of(self, action: str, raw_query: str) -> tuple[str, bool]:
+        """``(query, format_ok)`` before the cut to ``MAX_QUERY_CHARS`` and the Unicode repair."""
+
+    @abstractmethod
+    def action_for(self, query: str, raw_query: str = "") -> str:
+        """A well-formed action whose searched query is ``query`` (SFT targets, PRF and rewrite operators use it).
+        ``raw_query`` matters where the env adds it itself (``expand``)."""
 
     def parse(self, action: str, raw_query: str) -> tuple[str, bool]:
         """``(query, format_ok)`` for one action. ``raw_query`` is the example's original query/context."""
         if not isinstance(action, str):
             raise TypeError(f"actions must be str, got {type(action).__name__}")
-        if self.name == "recr1":
-            query = extract_answer_query(action)
-            return ("", False) if query is None else (valid_unicode(query[:MAX_QUERY_CHARS]), True)
-        if self.name == "plain":
-            return valid_unicode(action[:MAX_QUERY_CHARS]), True
-        expansion = extract_answer_query(action)
-        expansion = action if expansion is None else expansion
-        return valid_unicode(f"{raw_query} {expansion}".strip()[:MAX_QUERY_CHARS]), True
+        query, ok = self.query_of(action, raw_query)
+        return valid_unicode(query[:MAX_QUERY_CHARS]), ok
 
     def reward(self, format_ok: bool | np.ndarray, metric: float | np.ndarray) -> np.ndarray:
-        """Reward from the format flag and the metric value; elementwise over arrays (a 0-d array for scalars)."""
-        metric = np.asarray(metric, dtype=np.float64)
-        if self.name == "recr1":
-            return np.where(format_ok, self.format_bonus + metric, self.format_penalty)
-        return metric
-
-    def action_for(self, query: str) -> str:
-        """A well-formed action whose text is ``query``: the answer block for ``recr1``, the text itself otherwise
-        (for ``expand`` it is then searched after the raw query). Supervised targets are built with it."""
-        return format_answer(query) if self.name == "recr1" else query
+        """Reward from the format flag and the metric value; elementwise over arrays (a 0-d array for scalars).
+        Default: the metric itself."""
+        return np.asarray(metric, dtype=np.float64)
 
     def raw_action(self, raw_query: str) -> str:
         """The action that submits ``raw_query`` unchanged under this preset (what the raw-query baseline plays)."""
-        if self.name == "recr1":
-            return format_answer(raw_query)
-        return "" if self.name == "expand" else raw_query
+        return self.action_for(raw_query, raw_query)
 
     @property
     def reward_range(self) -> tuple[float, float]:
-        if self.name == "recr1":
-            return (min(self.format_penalty, 0.0), 1.0 + self.format_bonus)
         return (0.0, 1.0)
 
 
-PRESETS = ("recr1", "plain", "expand")
+PRESETS: dict[str, type[RewardPreset]] = {}
+"""The preset registry: name -> class (instantiated without arguments by :func:`get_preset`)."""
+
+
+def register_preset(cls: type[RewardPreset]) -> type[RewardPreset]:
+    """Register a :class:`RewardPreset` subclass under its ``name`` (usable as a class decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, RewardPreset)):
+        raise TypeError(f"register_preset takes a RewardPreset subclass, got {cls!r}")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{cls.__name__} needs a non-empty str class attribute 'name'")
+    PRESETS[name] = cls
+    return cls
+
+
+def preset_names() -> list[str]:
+    """Registered preset names, sorted (the CLI's ``--reward`` choices)."""
+    return sorted(PRESETS)
 
 
 def get_preset(preset: str | RewardPreset) -> RewardPreset:
-    """A preset by name, or the given instance unchanged."""
-    return preset if isinstance(preset, RewardPreset) else RewardPreset(preset)
+    """A preset instance by registered name, or the given instance unchanged."""
+    if isinstance(preset, RewardPreset):
+        return preset
+    if isinstance(preset, str) and preset in PRESETS:
+        return PRESETS[preset]()
+    raise ValueError(f"unknown reward preset {preset!r}; choose from {preset_names()}")
+
+
+@register_preset
+@dataclass(frozen=True)
+class RecR1Preset(RewardPreset):
+    """The paper's format ``<think>...</think><answer>{"query": "..."}</answer>``.
+
+    Attributes:
+        format_bonus: Added to the metric when the action is well-formed (paper: 0.1).
+        format_penalty: The reward of a malformed action (paper: -2).
+    """
+
+    name: ClassVar[str] = "recr1"
+    format_bonus: float = 0.1
+    format_penalty: float = -2.0
+
+    def query_of(self, action: str, raw_query: str) -> tuple[str, bool]:
+        query = extract_answer_query(action)
+        return ("", False) if query is None else (query, True)
+
+    def action_for(self, query: str, raw_query: str = "") -> str:
+        return format_answer(query)
+
+    def reward(self, format_ok: bool | np.ndarray, metric: float | np.ndarray) -> np.ndarray:
+        return np.where(format_ok, self.format_bonus + np.asarray(metric, dtype=np.float64), self.format_penalty)
+
+    @property
+    def reward_range(self) -> tuple[float, float]:
+        return (min(self.format_penalty, 0.0), 1.0 + self.format_bonus)
+
+
+@register_preset
+@dataclass(frozen=True)
+class PlainPreset(RewardPreset):
+    """The whole action text is the query; always well-formed."""
+
+    name: ClassVar[str] = "plain"
+
+    def query_of(self, action: str, raw_query: str) -> tuple[str, bool]:
+        return action, True
+
+    def action_for(self, query: str, raw_query: str = "") -> str:
+        return query
+
+
+@register_preset
+@dataclass(frozen=True)
+class ExpandPreset(RewardPreset):
+    """Query expansion: the raw query followed by the action's words (its ``<answer>`` query if it has one)."""
+
+    name: ClassVar[str] = "expand"
+    default_prompt: ClassVar[str] = "expand"
+
+    def query_of(self, action: str, raw_query: str) -> tuple[str, bool]:
+        expansion = extract_answer_query(action)
+        expansion = action if expansion is None else expansion
+        return f"{raw_query} {expansion}".strip(), True
+
+    def action_for(self, query: str, raw_query: str = "") -> str:
+        """What follows one leading copy of ``raw_query`` in ``query`` (the env puts the raw query first itself);
+        a query that does not start with it is sent after it: under ``expand`` the raw query is always the floor."""
+        if query == raw_query:
+            return ""
+        if raw_query and query.startswith(raw_query + " "):
+            return query[len(raw_query) + 1 :]
+        return query

@@ -87,7 +87,7 @@ def recommenders():
         env = gym.make(env_id, dataset_kwargs=SMALL[_task(env_id)])
         _, info = env.reset(seed=0)
         env.step(info["raw_action"])  # a dense model loads on its first query: a one-time cost, not a step's
-        out[env_id] = env.unwrapped.scorer.recommender
+        out[env_id] = env.unwrapped.task.recommender
     return out
 
 
@@ -127,7 +127,7 @@ def _check_reward(env, reward: float, action: str, seconds: float) -> None:
 @given(action=ACTIONS, index=st.integers(0, 10_000))
 def test_any_text_gets_a_finite_reward_in_linear_time(envs, action, index):
     env, _ = envs
-    env.reset(options={"index": index % env.unwrapped.num_examples()})
+    env.reset(options={"index": index % env.unwrapped.task.num_examples("train")})
     (_, reward, terminated, _, info), seconds = _timed_step(env, action)
     assert terminated and isinstance(info["query"], str)
     info["query"].encode("utf-8")  # what every recommender was sent is valid Unicode (no lone surrogates)
@@ -138,7 +138,7 @@ def test_any_text_gets_a_finite_reward_in_linear_time(envs, action, index):
 @given(actions=st.lists(ACTIONS, min_size=NUM_ENVS, max_size=NUM_ENVS), index=st.integers(0, 10_000))
 def test_vector_rewards_are_the_single_envs_bit_for_bit(envs, actions, index):
     env, venv = envs
-    n = env.unwrapped.num_examples()
+    n = env.unwrapped.task.num_examples("train")
     indices = [(index + i) % n for i in range(NUM_ENVS)]
     venv.reset(options={"indices": indices})
     (_, rewards, terminated, _, infos), seconds = _timed_step(venv, actions)
@@ -159,10 +159,10 @@ def _assert_recommender_ranks_differently_in_a_batch(env, queries: list[str], i:
     differ in the last bits with the batch, and two items that tie to float32 precision can swap (2 in 10,000
     adversarial actions: docs/benchmarks.md). That is the recommender's own batch dependence; check it is the
     cause. BM25 scores each query alone, so its rewards must always match."""
-    scorer = env.unwrapped.scorer
-    assert not isinstance(scorer.recommender, BM25Recommender)
-    alone = scorer.recommender.search([queries[i]], scorer.depth)[0][0]
-    batched = scorer.recommender.search(queries, scorer.depth)[0][i]
+    task = env.unwrapped.task
+    assert not isinstance(task.recommender, BM25Recommender)
+    alone = task.recommender.search([queries[i]], task.depth)[0][0]
+    batched = task.recommender.search(queries, task.depth)[0][i]
     assert not np.array_equal(alone, batched), queries[i][:200]
 
 

@@ -41,20 +41,18 @@ class KeywordEnv(gym.Env):
         self.observation_space = Text(max_length=256, charset=PRINTABLE)
         self._example: tuple[str, int] | None = None
 
-    def num_examples(self, split: str) -> int:
-        return len(QUERIES[split])
-
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
         options = options or {}
         split = options.get("split", "train")
-        index = int(options["index"]) if "index" in options else int(self.np_random.integers(self.num_examples(split)))
+        index = int(options["index"]) if "index" in options else int(self.np_random.integers(len(QUERIES[split])))
         query = QUERIES[split][index]
         self._example = (split, index)
         info = {
             "example_id": f"{split}-{index}",
             "index": index,
             "split": split,
+            "split_size": len(QUERIES[split]),
             "num_relevant": 1,
             "raw_action": query,
         }
@@ -95,9 +93,6 @@ class KeywordVectorEnv(gym.vector.VectorEnv):
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, num_envs)
         self.step_calls = 0
-
-    def num_examples(self, split: str) -> int:
-        return self.envs[0].num_examples(split)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[tuple[str, ...], dict]:
         options = dict(options or {})
@@ -150,10 +145,10 @@ def _make(case: str, num_envs: int | None = None) -> Any:
 @pytest.mark.parametrize("case", ENV_CASES)
 def test_single_env_follows_the_agent_contract(case: str) -> None:
     env = _make(case)
-    assert env.unwrapped.num_examples("test") > 0
     obs, info = env.reset(options={"index": 0, "split": "test"})
+    assert info["split_size"] > 0
     assert isinstance(obs, str) and obs
-    assert {"example_id", "index", "split", "num_relevant", "raw_action"} <= set(info)
+    assert {"example_id", "index", "split", "split_size", "num_relevant", "raw_action"} <= set(info)
     _, reward, terminated, truncated, step_info = env.step(info["raw_action"])
     assert terminated and not truncated
     assert {"ndcg@10", "ndcg@100", "recall@10", "recall@100", "format_ok", "query", "example_id"} <= set(step_info)

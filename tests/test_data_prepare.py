@@ -138,7 +138,7 @@ def test_prepared_esci_loads_per_category_through_the_env_ids(cache):
         "RecR1/ESCI-BM25-v0", data_dir=cache / "data" / "esci", dataset_kwargs={"categories": ["Baby_Products"]},
         split="test",
     )  # fmt: skip
-    assert len(baby.unwrapped.scorer.dataset.catalog) == 6
+    assert len(baby.unwrapped.task.dataset.catalog) == 6
     with pytest.raises(ValueError, match="contradicts"):
         gym.make("RecR1/ESCI-BM25-v0", category="Video_Games", dataset_kwargs={"categories": ["Baby_Products"]})
 
@@ -183,7 +183,7 @@ def test_sequential_keeps_the_last_ten_titled_items_and_the_held_out_target(cach
     env = gym.make("RecR1/SeqRec-BM25-v0", category="Video_Games", split="test")
     check_env(env.unwrapped, skip_render_check=True)
     by_dir = gym.make("RecR1/SeqRec-BM25-v0", data_dir=out, split="val").unwrapped
-    assert by_dir.scorer.dataset.split("val")[0].history == tuple(seq[2:12])
+    assert by_dir.task.dataset.split("val")[0].history == tuple(seq[2:12])
 
 
 def _c4_raw(cache: Path) -> None:

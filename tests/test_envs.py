@@ -120,9 +120,9 @@ def test_vector_env_one_search_call_and_same_rewards_as_single():
     venv = RecTextVectorEnv(len(actions), env=env)
     obs, infos = venv.reset(options={"index": 1})
     assert len(set(obs)) == 1 and (infos["example_id"] == "q1").all()
-    before = env.scorer.recommender.calls
+    before = env.task.recommender.calls
     _, rewards, terminated, truncated, infos = venv.step(actions)
-    assert env.scorer.recommender.calls == before + 1
+    assert env.task.recommender.calls == before + 1
     assert terminated.all() and not truncated.any()
     single = []
     for a in actions:

@@ -15,8 +15,8 @@ def test_custom_recommender_example_registers_a_working_env(capsys):
     venv = gym.make_vec("MyShop/Shop-Trigram-v0", num_envs=3, reward="plain")
     _, infos = venv.reset(seed=0, options={"index": 0, "split": "test"})
     env = venv.unwrapped
-    target = next(iter(env.scorer.dataset.split("test")[0].relevant))
-    title = env.scorer.dataset.catalog.titles[env.scorer.dataset.catalog.position(target)]
+    target = next(iter(env.task.dataset.split("test")[0].relevant))
+    title = env.task.dataset.catalog.titles[env.task.dataset.catalog.position(target)]
     _, rewards, *_ = venv.step([title, "", infos["raw_action"][0]])
     assert rewards[0] > 0.3 and rewards[1] == 0.0 and np.isfinite(rewards).all()
 

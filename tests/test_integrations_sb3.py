@@ -18,7 +18,6 @@ from recgym.integrations.rewrite import (
     KeepLongest,
     RawQuery,
     RM3Expansion,
-    format_query,
     head_phrase,
     mine_type_phrases,
 )
@@ -31,7 +30,7 @@ from recgym.integrations.sb3 import (
     make_sb3_env,
     operator_table,
 )
-from recgym.rewards import RewardPreset, format_answer
+from recgym.rewards import format_answer, get_preset
 
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
 PRESETS = ("recr1", "plain", "expand")
@@ -56,15 +55,14 @@ def test_operators_rewrite_text():
     assert rm3 == "coffee mug travel thermora"
 
 
-def test_format_query_follows_each_presets_raw_action():
+def test_action_for_follows_each_presets_raw_action():
     raw = "red travel mug"
     for preset in PRESETS:
-        assert format_query(raw, raw, preset) == RewardPreset(preset).raw_action(raw)
-    assert format_query("red travel mug steel", raw, "recr1") == format_answer("red travel mug steel")
-    assert format_query("red travel mug steel", raw, "expand") == "steel"
-    assert format_query("travel mug", raw, "expand") == "travel mug"  # not a continuation: sent after the raw query
-    with pytest.raises(ValueError):
-        format_query("x", raw, "nope")
+        assert get_preset(preset).action_for(raw, raw) == get_preset(preset).raw_action(raw)
+    assert get_preset("recr1").action_for("red travel mug steel", raw) == format_answer("red travel mug steel")
+    assert get_preset("expand").action_for("red travel mug steel", raw) == "steel"
+    # not a continuation: sent after the raw query
+    assert get_preset("expand").action_for("travel mug", raw) == "travel mug"
 
 
 # ------------------------------------------------------------------------------------------------ wrappers
@@ -132,7 +130,7 @@ def test_embedding_source_cache_and_candidates():
 def test_mined_type_phrases_come_from_catalog_titles():
     env = shop()
     phrases = mine_type_phrases(env, "train", max_phrases=200)
-    catalog_types = {t.lower() for t in env.unwrapped.scorer.dataset.catalog.fields["product_type"]}
+    catalog_types = {t.lower() for t in env.unwrapped.task.dataset.catalog.fields["product_type"]}
     hits = sum(any(p.endswith(t.split()[-1]) for t in catalog_types) for p in phrases)
     assert len(phrases) > 50 and hits / len(phrases) > 0.9
 

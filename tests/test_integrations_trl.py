@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import recgym  # noqa: F401  (registers the ids)
+from recgym.envs import task_of
 from recgym.integrations import verl
 from recgym.integrations.trl import RecGymReward, completion_text, make_dataset, prompt_rows
 from recgym.rewards import format_answer
@@ -37,9 +38,7 @@ def test_dataset_columns_and_formats():
     pytest.importorskip("datasets")
     ds = make_dataset(ENV_ID, "test", dataset_kwargs=SMALL_SHOP)
     env = shop()
-    assert ds.column_names == ["prompt", "example_id", "split", "index"] and len(ds) == env.unwrapped.num_examples(
-        "test"
-    )
+    assert ds.column_names == ["prompt", "example_id", "split", "index"] and len(ds) == task_of(env).num_examples("test")
     obs, info = env.reset(options={"index": 4, "split": "test"})
     assert ds[4]["prompt"] == [{"role": "user", "content": obs}]
     assert (ds[4]["example_id"], ds[4]["split"], ds[4]["index"]) == (info["example_id"], "test", 4)
@@ -56,10 +55,10 @@ def test_missing_datasets_names_the_extra(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------------ reward function
-def test_reward_function_scores_a_batch_in_one_search_per_split(monkeypatch):
+def test_reward_function_scores_a_batch_in_one_search(monkeypatch):
     reward = RecGymReward(ENV_ID, reward="recr1", dataset_kwargs=SMALL_SHOP)
     searches = []
-    rec = reward.env.scorer.recommender
+    rec = reward.task.recommender
     original = rec.search
     monkeypatch.setattr(rec, "search", lambda q, k: searches.append(len(q)) or original(q, k))
     env = shop(reward="recr1")
@@ -79,7 +78,7 @@ def test_reward_function_scores_a_batch_in_one_search_per_split(monkeypatch):
         log_metric=logged.__setitem__,
         trainer_state=None,
     )
-    assert searches == [2, 1]  # one batched search per split
+    assert searches == [3]  # one batched search for the whole batch, whatever its splits
     texts = [completion_text(c) for c in completions]
     assert rewards == rescore(texts, [0, 1, 2], ["test", "test", "train"], reward="recr1")
     assert rewards[1] == -2.0 and logged["recgym/format_ok"] == pytest.approx(2 / 3)
@@ -173,10 +172,10 @@ def test_verl_compute_score_on_known_answers():
     verl.clear_cache()
     env_kwargs = {"reward": "plain", "dataset_kwargs": SMALL_SHOP}
     env = shop(reward="plain")
-    scorer = env.unwrapped.scorer
-    example = scorer.dataset.split("test")[2]
+    task = task_of(env)
+    example = task.examples("test")[2]
     target = max(example.relevant, key=example.relevant.get)
-    title = scorer.dataset.catalog.titles[scorer.dataset.catalog.position(target)]
+    title = task.catalog.titles[task.catalog.position(target)]
     _, info = env.reset(options={"index": 2, "split": "test"})
     extra = {"env_id": ENV_ID, "env_kwargs": env_kwargs, "split": "test", "index": 2}
 
@@ -186,7 +185,7 @@ def test_verl_compute_score_on_known_answers():
     assert verl.compute_score(ENV_ID, "", "", extra) == 0.0  # empty query retrieves nothing
     # JSON env_kwargs and a dict give the same cached env; data_source stands in for a missing env_id
     extra_json = {**extra, "env_kwargs": json.dumps(env_kwargs)}
-    assert verl.scorer_for(ENV_ID, env_kwargs) is verl.scorer_for(ENV_ID, json.dumps(env_kwargs))
+    assert verl.task_for_id(ENV_ID, env_kwargs) is verl.task_for_id(ENV_ID, json.dumps(env_kwargs))
     no_id = {k: v for k, v in extra_json.items() if k != "env_id"}
     assert verl.compute_score(ENV_ID, title, None, no_id) == verl.compute_score(ENV_ID, title, None, extra)
     # recr1: a malformed answer gets the format penalty, a formatted one 0.1 + NDCG

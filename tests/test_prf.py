@@ -1,4 +1,4 @@
-"""PseudoRelevanceFeedbackAgent (RM3 query expansion) and the env's ``search_texts`` it reads feedback through."""
+"""PseudoRelevanceFeedbackAgent (RM3 query expansion) and the ``env.task.feedback`` it reads feedback through."""
 
 import math
 
@@ -8,11 +8,11 @@ import pytest
 
 import recgym  # noqa: F401  (registers the ids)
 from recgym.agents import PseudoRelevanceFeedbackAgent, RawQueryAgent, evaluate, load_agent
-from recgym.agents.prf import query_repeats, relevance_model, terms
 from recgym.data import Catalog, Example, TaskDataset
-from recgym.envs import RecTextEnv, RecTextVectorEnv
+from recgym.envs import RecTextEnv, RecTextVectorEnv, task_of
 from recgym.recommenders import BM25Recommender
 from recgym.rewards import format_answer
+from recgym.text import query_repeats, relevance_model, terms
 
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
 PRESETS = ("recr1", "plain", "expand")
@@ -91,18 +91,18 @@ def test_raw_query_comes_from_the_reset_info_under_every_preset():
             agent.act([obs])
 
 
-def test_search_texts_one_batched_call_pads_skipped_and_vector_delegates():
+def test_feedback_one_batched_call_pads_skipped_and_vector_shares_the_task():
     env = mug_env("plain")
-    rec = env.scorer.recommender
+    rec = env.task.recommender
     before = rec.calls
-    texts = env.search_texts(["travel mug", "ceramic", "", "zzz"], 3)
+    texts = env.task.feedback(["travel mug", "ceramic", "", "zzz"], 3)
     assert rec.calls == before + 1
     assert set(texts[0][:2]) == {MUGS["a"], MUGS["b"]} and len(texts[0]) == 3
     assert texts[1] == [MUGS["c"]] and texts[2] == [] and texts[3] == []
     venv = RecTextVectorEnv(2, env=env)
-    assert venv.search_texts(["ceramic"], 5) == [[MUGS["c"]]]
+    assert task_of(venv) is env.task and task_of(venv).feedback(["ceramic"], 5) == [[MUGS["c"]]]
     with pytest.raises(KeyError, match="no field 'brand'"):
-        env.scorer.retrieve_texts(["mug"], 2, field="brand")
+        env.task.feedback(["mug"], 2, field="brand")
 
 
 def test_prf_on_small_shop_all_presets_defined(capsys):
@@ -143,5 +143,5 @@ def test_rejects_bad_parameters():
     env = mug_env("plain")
     with pytest.raises(ValueError, match="original_weight"):
         PseudoRelevanceFeedbackAgent(env, original_weight=1.5)
-    with pytest.raises(TypeError, match="search_texts"):
+    with pytest.raises(TypeError, match="not a recgym env"):
         PseudoRelevanceFeedbackAgent(gym.make("CartPole-v1"))

@@ -22,7 +22,7 @@ def test_a_name_selects_the_template_and_the_raw_query_is_unchanged() -> None:
 
 def test_resolution_rules() -> None:
     assert resolve_template(None, "expand") is TEMPLATES["expand"]
-    assert resolve_template(None, "recr1") is TEMPLATES["paper"]
+    assert resolve_template(None) is TEMPLATES["paper"]
     assert resolve_template(PRODUCT_TYPE, "recr1") is PRODUCT_TYPE
     with pytest.raises(ValueError, match="product-type"):
         gym.make("RecR1/Shop-BM25-v0", prompt="no-such-prompt")

@@ -35,7 +35,7 @@ PYSERINI_REFERENCE = {
 
 def raw_query_means(env, batch=256) -> dict[str, float]:
     """Means over every example of every split, stepped through the vector env with the raw-query action."""
-    ds = env.scorer.dataset
+    ds = env.task.dataset
     pairs = [(s, i) for s, exs in ds.splits.items() for i in range(len(exs))]
     sums: dict[str, float] = {}
     for start in range(0, len(pairs), batch):
@@ -73,7 +73,7 @@ def test_raw_query_bm25_matches_reference_numbers(shared_data, folder):
 def test_raw_query_bm25_default_matches_pyserini(shared_data, folder):
     task, expected = PYSERINI_REFERENCE[folder]
     env = make_env(task, "bm25", data_dir=shared_data / folder, reward="plain", split="test")
-    assert env.scorer.recommender.analyzer == "lucene"  # the real-data ids' default
+    assert env.task.recommender.analyzer == "lucene"  # the real-data ids' default
     measured = raw_query_means(env)
     for key, value in expected.items():
         assert measured[key] == pytest.approx(value, abs=5e-5), (key, measured)
@@ -82,7 +82,7 @@ def test_raw_query_bm25_default_matches_pyserini(shared_data, folder):
 def test_rewriting_pays_on_real_c4(shared_data):
     """On real Amazon-C4, a query made of the target's own title beats the raw request: the headroom RL exploits."""
     env = make_env("c4", "bm25", data_dir=shared_data / "amazon_c4_closed", reward="recr1", split="test")
-    ds = env.scorer.dataset
+    ds = env.task.dataset
     n = len(ds.split("test"))
     venv = RecTextVectorEnv(n, env=env)
     _, infos = venv.reset(options={"indices": list(range(n)), "split": "test"})

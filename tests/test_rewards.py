@@ -9,7 +9,6 @@ import pytest
 
 from recgym.rewards import (
     MAX_QUERY_CHARS,
-    RewardPreset,
     extract_answer_query,
     format_answer,
     get_preset,
@@ -19,7 +18,7 @@ from recgym.rewards import (
 
 
 def test_recr1_well_formed_and_malformed():
-    p = RewardPreset("recr1")
+    p = get_preset("recr1")
     assert p.parse('<think>x</think><answer>{"query": "travel mug"}</answer>', "raw") == ("travel mug", True)
     assert p.reward(True, 0.25) == pytest.approx(0.35)
     assert p.reward(True, 0.0) == pytest.approx(0.1)
@@ -44,26 +43,26 @@ def test_recr1_uses_last_answer_block_and_unicode():
 
 
 def test_plain_and_expand():
-    assert RewardPreset("plain").parse("  anything  ", "raw") == ("  anything  ", True)
-    expand = RewardPreset("expand")
+    assert get_preset("plain").parse("  anything  ", "raw") == ("  anything  ", True)
+    expand = get_preset("expand")
     assert expand.parse("insulated mug", "keep coffee hot") == ("keep coffee hot insulated mug", True)
     assert expand.parse('<answer>{"query": "thermos"}</answer>', "hot coffee") == ("hot coffee thermos", True)
     assert expand.parse("", "hot coffee") == ("hot coffee", True)
     assert expand.raw_action("hot coffee") == ""
-    assert RewardPreset("plain").raw_action("q") == "q"
-    assert json.loads(RewardPreset("recr1").raw_action("q").split("<answer>")[1].split("</answer>")[0]) == {
+    assert get_preset("plain").raw_action("q") == "q"
+    assert json.loads(get_preset("recr1").raw_action("q").split("<answer>")[1].split("</answer>")[0]) == {
         "query": "q"
     }
 
 
 def test_huge_action_is_cut():
-    query, ok = RewardPreset("plain").parse("x" * 100_000, "")
+    query, ok = get_preset("plain").parse("x" * 100_000, "")
     assert ok and len(query) == MAX_QUERY_CHARS
 
 
 def test_bad_preset_and_types():
     with pytest.raises(ValueError, match="unknown reward preset"):
-        RewardPreset("nope")
+        get_preset("nope")
     with pytest.raises(TypeError, match="must be str"):
         get_preset("plain").parse(None, "")  # type: ignore[arg-type]
 
@@ -73,11 +72,11 @@ def test_lone_surrogates_become_replacement_characters():
     every preset hands the recommender valid Unicode (a pair written as two code points is joined)."""
     ascii_action = r'<answer>{"query": "mug \ud800 \udfff x"}</answer>'
     for preset in ("recr1", "expand"):
-        query, ok = RewardPreset(preset).parse(ascii_action, "raw")
+        query, ok = get_preset(preset).parse(ascii_action, "raw")
         assert ok and query.endswith("mug \ufffd \ufffd x")
         query.encode("utf-8")
     for preset in ("plain", "expand"):
-        query, _ = RewardPreset(preset).parse("a\ud800b \ud83d\ude00", "raw")
+        query, _ = get_preset(preset).parse("a\ud800b \ud83d\ude00", "raw")
         assert query.endswith("a\ufffdb \U0001f600")
     assert valid_unicode("plain text") == "plain text"
     assert valid_unicode(format_answer("ok")) == format_answer("ok")
@@ -88,7 +87,7 @@ def test_answer_parsing_is_linear_in_the_action_length():
     for action in ["<answer>" * 16_384, "<answer>" * 131_072 + "</answer>", "</answer><answer>x" * 60_000]:
         start = time.perf_counter()
         for preset in ("recr1", "expand"):
-            RewardPreset(preset).parse(action, "raw")
+            get_preset(preset).parse(action, "raw")
         assert time.perf_counter() - start < 1.0, len(action)
     tail = '<answer>{"query": "last"}</answer>'
     assert extract_answer_query("<answer>" * 100_000 + tail) is None  # the first open tag owns the block

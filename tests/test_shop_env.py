@@ -13,8 +13,8 @@ SHOP = {"num_products": 1500, "num_queries": 600}
 def test_ground_truth_title_beats_raw_query_beats_random_string():
     venv = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=1, split="test", reward="recr1", dataset_kwargs=SHOP)
     env = venv.unwrapped
-    examples = env.scorer.dataset.split("test")
-    catalog = env.scorer.dataset.catalog
+    examples = env.task.dataset.split("test")
+    catalog = env.task.dataset.catalog
     n = len(examples)
     batch = type(env)(n, env=env.env)
     rng = np.random.default_rng(0)

@@ -1,6 +1,6 @@
 """What every agent is (``Agent``), how one is scored on a split (``evaluate``) and compared with another on the same
 examples (``compare``), and how agents are saved and found again (``agent.json``). Agents see envs only through the
-Gymnasium API: ``reset``/``step`` and ``num_examples``.
+Gymnasium API: ``reset``/``step`` (a split's size is the ``split_size`` of its reset info).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def evaluate(
         reruns give the same interval); plus ``num_examples``, ``split`` and ``records`` (per example: ``index``,
         ``example_id``, ``action``, ``query``, ``reward`` and the metrics), which :func:`compare` pairs.
     """
-    total = env.unwrapped.num_examples(split)
+    total = split_size(env, split)
     count = total if max_examples is None else min(total, max_examples)
     if count == 0:
         raise ValueError(f"split {split!r} has no examples to evaluate")
@@ -109,6 +109,17 @@ def evaluate(
     means = {k: mean for k, (mean, _, _) in estimates.items()}
     ci = {k: [lo, hi] for k, (_, lo, hi) in estimates.items()}
     return {**means, "ci": ci, "num_examples": count, "split": split, "records": records}
+
+
+def split_size(env: gym.Env | gym.vector.VectorEnv, split: str) -> int:
+    """Examples in ``split``: the ``split_size`` of the info of ``reset(options={"split": split, "index": 0})``
+    (the agent contract is plain ``reset``/``step``); 0 for an empty or unknown split. Leaves ``env`` reset."""
+    try:
+        _, info = env.reset(options={"split": split, "index": 0})
+    except (KeyError, ValueError, IndexError):  # envs raise for an empty or unknown split
+        return 0
+    size = info["split_size"]
+    return int(size[0] if _is_vector(env) else size)
 
 
 def compare(result_a: dict[str, Any], result_b: dict[str, Any]) -> dict[str, Any]:

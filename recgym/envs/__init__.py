@@ -2,7 +2,7 @@
 
 from recgym.envs.factory import DatasetNotFoundError, load_task_dataset, make_env, make_recommender, make_vector_env
 from recgym.envs.registration import register_envs, registered_ids
-from recgym.envs.scoring import TaskScorer
+from recgym.envs.task import Task, TaskScorer, task_of
 from recgym.envs.tasks import ProductSearchEnv, SequentialRecEnv
 from recgym.envs.text_env import RecTextEnv
 from recgym.envs.vector_env import RecTextVectorEnv, unbatch_infos
@@ -13,6 +13,7 @@ __all__ = [
     "RecTextEnv",
     "RecTextVectorEnv",
     "SequentialRecEnv",
+    "Task",
     "TaskScorer",
     "load_task_dataset",
     "make_env",
@@ -20,5 +21,6 @@ __all__ = [
     "make_vector_env",
     "register_envs",
     "registered_ids",
+    "task_of",
     "unbatch_infos",
 ]

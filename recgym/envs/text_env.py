@@ -8,16 +8,16 @@ import gymnasium as gym
 import numpy as np
 
 from recgym.data.types import Example, TaskDataset
-from recgym.envs.scoring import TaskScorer, row
 from recgym.envs.spaces import action_space, observation_space
+from recgym.envs.task import Task, row
 from recgym.prompts import PromptTemplate
 from recgym.recommenders.base import Recommender
 from recgym.rewards import RewardPreset
 
 
-def _prompt_bound(scorer: TaskScorer) -> int:
-    """An upper bound on the length of any prompt this scorer renders (sizes the observation space)."""
-    ds, tpl = scorer.dataset, scorer.prompt
+def _prompt_bound(task: Task) -> int:
+    """An upper bound on the length of any prompt this task renders (sizes the observation space)."""
+    ds, tpl = task.dataset, task.prompt
     if ds.task == "search":
         longest = max((len(ex.query) for split in ds.splits.values() for ex in split), default=0)
         return len(tpl.search) + longest
@@ -26,14 +26,14 @@ def _prompt_bound(scorer: TaskScorer) -> int:
     return len(tpl.sequential) + tpl.max_history * line
 
 
-def _select(scorer: TaskScorer, rng: np.random.Generator, default_split: str, options: dict | None) -> tuple[str, int]:
+def _select(task: Task, rng: np.random.Generator, default_split: str, options: dict | None) -> tuple[str, int]:
     """The (split, index) an episode starts on: ``options["index"]`` if given, else uniform over the split."""
     options = dict(options or {})
     unknown = set(options) - {"index", "split"}
     if unknown:
         raise ValueError(f"unknown reset option(s) {sorted(unknown)}; RecTextEnv takes 'index' and 'split'")
     split = options.get("split", default_split)
-    n = len(scorer.dataset.split(split))
+    n = len(task.dataset.split(split))
     if "index" in options and options["index"] is not None:
         index = options["index"]
         # bool is an int subclass: True would silently start example 1
@@ -75,8 +75,14 @@ class RecTextEnv(gym.Env[str, str]):
     ## Episode End
     Single-step episodes: every ``step`` returns ``terminated=True, truncated=False``; call ``reset`` before the next.
 
+    ## Task
+    ``env.task`` (:class:`recgym.envs.Task`; ``recgym.envs.task_of(env)`` also behind wrappers and vector envs) is
+    the env as a batched API: ``examples(split)``, ``observation``, ``raw_action``, ``score(actions, examples)`` in
+    one recommender call, ``feedback(queries, k)`` (top titles), ``preset``, ``catalog`` (docs/api.md).
+
     ## Info
-    ``reset``: ``example_id``, ``split``, ``index``, ``num_relevant``, ``raw_query`` (the request, or the latest
+    ``reset``: ``example_id``, ``split``, ``index``, ``split_size`` (examples in the split: agents size their
+    passes over a split with it, through reset alone), ``num_relevant``, ``raw_query`` (the request, or the latest
     history titles), ``raw_action`` (the action that submits the raw query unchanged under this preset).
     ``step``: ``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``, ``recall@50``, ``recall@100`` (and the
     reward's ``metric@k``), ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``,
@@ -102,43 +108,35 @@ class RecTextEnv(gym.Env[str, str]):
         reward: str | RewardPreset = "recr1",
         metric: str = "ndcg",
         k: int = 100,
-        prompt: PromptTemplate | None = None,
+        prompt: PromptTemplate | str | None = None,
         exclude_history: bool = False,
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         dataset.split(split)  # fail now, with the list of available splits, rather than at the first reset
-        self.scorer = TaskScorer(dataset, recommender, reward, metric, k, prompt, exclude_history)
+        self.task = Task(dataset, recommender, reward, metric, k, prompt, exclude_history)
         self.split, self.render_mode = split, render_mode
         self.action_space = action_space()
-        self.observation_space = observation_space(_texts_of(dataset, self.scorer.prompt), _prompt_bound(self.scorer))
-        self.reward_range = self.scorer.preset.reward_range
+        self.observation_space = observation_space(_texts_of(dataset, self.task.prompt), _prompt_bound(self.task))
+        self.reward_range = self.task.preset.reward_range
         self._example: Example | None = None
         self._last: tuple[str, float, dict] | None = None
 
-    def num_examples(self, split: str | None = None) -> int:
-        """Number of examples in ``split`` (default: the env's split)."""
-        return len(self.scorer.dataset.split(split or self.split))
-
-    def search_texts(self, queries: list[str], k: int) -> list[list[str]]:
-        """Titles of the recommender's top-``k`` items per query, for feedback-based agents (e.g. PRF); no reward."""
-        return self.scorer.retrieve_texts(queries, k)
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        split, index = _select(self.scorer, self.np_random, self.split, options)
-        self._example = self.scorer.dataset.split(split)[index]
+        split, index = _select(self.task, self.np_random, self.split, options)
+        self._example = self.task.dataset.split(split)[index]
         self._last = None
-        return self.scorer.observation(self._example), self.scorer.reset_info(self._example, split, index)
+        return self.task.observation(self._example), self.task.reset_info(self._example, split, index)
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         if self._example is None:
             raise RuntimeError("call reset() before step(): recgym episodes are one step long")
         example = self._example
-        rewards, infos = self.scorer.score([action], [example])  # a rejected action (TypeError) leaves it open
+        rewards, infos = self.task.score([action], [example])  # a rejected action (TypeError) leaves it open
         self._example = None
-        obs, info = self.scorer.observation(example), row(infos, 0)
+        obs, info = self.task.observation(example), row(infos, 0)
         self._last = (obs, float(rewards[0]), info)
         return obs, float(rewards[0]), True, False, info
 

@@ -9,7 +9,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from recgym.data.types import Example
-from recgym.envs.scoring import plain
+from recgym.envs.task import plain
 from recgym.envs.text_env import RecTextEnv, _select
 
 
@@ -42,7 +42,7 @@ class RecTextVectorEnv(VectorEnv):
         elif env_kwargs:
             raise ValueError("pass either env or the env's keyword arguments, not both")
         self.env = env
-        self.scorer = env.scorer
+        self.task, self.split = env.task, env.split
         self.num_envs = int(num_envs)
         self.single_observation_space = env.observation_space
         self.single_action_space = env.action_space
@@ -54,22 +54,15 @@ class RecTextVectorEnv(VectorEnv):
         self._splits: list[str] = [env.split] * self.num_envs
         self._obs: list[str] = [""] * self.num_envs
 
-    def num_examples(self, split: str | None = None) -> int:
-        return self.env.num_examples(split)
-
-    def search_texts(self, queries: list[str], k: int) -> list[list[str]]:
-        """See :meth:`RecTextEnv.search_texts`."""
-        return self.env.search_texts(queries, k)
-
     def _start(self, picks: list[tuple[int, str, int]], infos: dict) -> list[str]:
         """Start sub-env ``i`` on example ``index`` of ``split`` for each pick; their reset infos go into ``infos``."""
         obs, rows = [], []
         for i, split, index in picks:
-            example = self.scorer.dataset.split(split)[index]
+            example = self.task.dataset.split(split)[index]
             self._examples[i], self._splits[i] = example, split
-            self._obs[i] = self.scorer.observation(example)
+            self._obs[i] = self.task.observation(example)
             obs.append(self._obs[i])
-            rows.append(self.scorer.reset_info(example, split, index))
+            rows.append(self.task.reset_info(example, split, index))
         if rows:
             columns = {
                 key: np.array([r[key] for r in rows], dtype=object if isinstance(rows[0][key], str) else None)
@@ -89,11 +82,11 @@ class RecTextVectorEnv(VectorEnv):
                 raise ValueError("pass reset option 'index' or 'indices', not both")
             if len(indices) != self.num_envs:
                 raise ValueError(f"reset option indices has {len(indices)} entries for {self.num_envs} sub-envs")
-            picks = [_select(self.scorer, self.np_random, self.env.split, {**options, "index": i}) for i in indices]
+            picks = [_select(self.task, self.np_random, self.env.split, {**options, "index": i}) for i in indices]
         elif options.get("index") is not None:
-            picks = [_select(self.scorer, self.np_random, self.env.split, options)] * self.num_envs
+            picks = [_select(self.task, self.np_random, self.env.split, options)] * self.num_envs
         else:
-            picks = [_select(self.scorer, self.np_random, self.env.split, options) for _ in range(self.num_envs)]
+            picks = [_select(self.task, self.np_random, self.env.split, options) for _ in range(self.num_envs)]
         infos: dict = {}
         obs = self._start([(i, split, index) for i, (split, index) in enumerate(picks)], infos)
         return tuple(obs), infos
@@ -112,7 +105,7 @@ class RecTextVectorEnv(VectorEnv):
         infos: dict = {}
         if live:
             examples = [self._examples[i] for i in live]
-            scored, columns = self.scorer.score([actions[i] for i in live], examples)
+            scored, columns = self.task.score([actions[i] for i in live], examples)
             rewards[live] = scored
             _scatter(infos, columns, live, self.num_envs)
             for i in live:
@@ -120,7 +113,7 @@ class RecTextVectorEnv(VectorEnv):
                 self._examples[i] = None
         finished = sorted(set(range(self.num_envs)).difference(live))  # NEXT_STEP autoreset of these
         picks = [
-            (i, *_select(self.scorer, self.np_random, self._splits[i], {"split": self._splits[i]})) for i in finished
+            (i, *_select(self.task, self.np_random, self._splits[i], {"split": self._splits[i]})) for i in finished
         ]
         for i, o in zip(finished, self._start(picks, infos)):
             obs[i] = o

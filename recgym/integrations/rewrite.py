@@ -3,12 +3,12 @@
 The classic RL query-reformulation setting (Nogueira & Cho, 2017, "Task-oriented query reformulation with
 reinforcement learning"): instead of writing free text, a policy picks one of K operators per query, and the
 recommender's metric is its reward. Every operator reads only the raw query and, when it needs them, the titles of
-the recommender's first retrieval with that raw query (the black-box output ``env.search_texts`` gives, the same
+the recommender's first retrieval with that raw query (the black-box output ``env.task.feedback`` gives, the same
 feedback :mod:`recgym.agents.prf` reads). Nothing here looks at labels, scores or item ids.
 
-An operator returns the FULL query text; :func:`format_query` turns it into the action the env's reward preset
-expects (``recr1``: an ``<answer>`` JSON block; ``plain``: the text; ``expand``: only what follows the raw query,
-since the env puts the raw query in front itself).
+An operator returns the FULL query text; the env's reward preset (``RewardPreset.action_for``) turns it into
+the action it expects (``recr1``: an ``<answer>`` JSON block; ``plain``: the text; ``expand``: only what follows
+the raw query, since the env puts the raw query in front itself).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from recgym.agents.prf import query_repeats, relevance_model, terms
-from recgym.rewards import format_answer
+from recgym.envs.task import task_of
+from recgym.text import query_repeats, relevance_model, terms
 
 
 @runtime_checkable
@@ -164,14 +164,14 @@ class AppendPhrase:
 
 def mine_type_phrases(env: Any, split: str = "train", fb_docs: int = 20, max_phrases: int = 128) -> list[str]:
     """Product-type phrases of the catalog, mined through the black box: each raw query of ``split`` is searched
-    once (ONE batched ``search_texts`` call, top ``fb_docs`` titles); every returned title votes for its
+    once (ONE batched ``task.feedback`` call, top ``fb_docs`` titles); every returned title votes for its
     :func:`head_phrase`; the ``max_phrases`` most frequent phrases are returned, most frequent first (ties: first
     seen). Only titles the recommender returns are read -- no labels, ids or scores."""
-    base = env.unwrapped
-    queries = [base.scorer.raw_query(ex) for ex in base.scorer.dataset.split(split)]
+    task = task_of(env)
+    queries = [task.raw_query(ex) for ex in task.examples(split)]
     queries = [q for q in dict.fromkeys(queries) if terms(q)]
     counts: Counter[str] = Counter()
-    for titles in base.search_texts(queries, fb_docs) if queries else []:
+    for titles in task.feedback(queries, fb_docs) if queries else []:
         for title in titles:
             phrase = " ".join(head_phrase(title))
             if phrase:
@@ -192,44 +192,22 @@ def default_operators() -> tuple[RewriteOperator, ...]:
     )
 
 
-def format_query(query: str, raw_query: str, preset: str) -> str:
-    """The action that submits ``query`` under the reward preset ``preset``.
-
-    ``recr1``: ``format_answer(query)``; ``plain``: ``query``; ``expand``: the env sends ``raw_query + " " +
-    action``, so the action is what follows one leading copy of the raw query (an operator that does not start
-    with the raw query, e.g. a reduction, is sent after it: under ``expand`` the raw query is always the floor).
-    """
-    if preset == "recr1":
-        return format_answer(query)
-    if preset == "plain":
-        return query
-    if preset != "expand":
-        raise ValueError(f"unknown reward preset {preset!r}")
-    if query == raw_query:
-        return ""
-    if raw_query and query.startswith(raw_query + " "):
-        return query[len(raw_query) + 1 :]
-    return query
-
-
 class FeedbackCache:
-    """First-retrieval titles per raw query, from ``env.search_texts`` (one recommender call per new query), kept in
+    """First-retrieval titles per raw query, from ``env.task.feedback`` (one recommender call per new query), kept in
     a bounded LRU so a training run over a fixed split searches each query once."""
 
     def __init__(self, env: Any, depth: int, maxsize: int = 100_000) -> None:
-        base = env.unwrapped
-        if not hasattr(base, "search_texts"):
-            raise TypeError(f"{type(base).__name__} has no search_texts(); rewrite operators need a recgym env")
-        self.env, self.depth, self.maxsize = base, int(depth), int(maxsize)
+        self.task = task_of(env)  # TypeError for an env that is not recgym's
+        self.depth, self.maxsize = int(depth), int(maxsize)
         self._cache: OrderedDict[str, list[str]] = OrderedDict()
 
     def get(self, queries: Sequence[str]) -> list[list[str]]:
-        """Top ``depth`` titles for each query; the missing ones come from ONE batched ``search_texts`` call."""
+        """Top ``depth`` titles for each query; the missing ones come from ONE batched ``task.feedback`` call."""
         if self.depth <= 0:
             return [[] for _ in queries]
         missing = list(dict.fromkeys(q for q in queries if q not in self._cache))
         searchable = [q for q in missing if terms(q)]
-        found = dict(zip(searchable, self.env.search_texts(searchable, self.depth))) if searchable else {}
+        found = dict(zip(searchable, self.task.feedback(searchable, self.depth))) if searchable else {}
         for q in missing:
             self._cache[q] = list(found.get(q, []))
             if len(self._cache) > self.maxsize:
@@ -239,8 +217,3 @@ class FeedbackCache:
             self._cache.move_to_end(q)
             out.append(self._cache[q])
         return out
-
-
-def preset_of(env: Any) -> str:
-    """The reward preset name (``recr1``/``plain``/``expand``) of a recgym env, single or vector, wrapped or not."""
-    return env.unwrapped.scorer.preset.name

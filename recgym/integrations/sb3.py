@@ -30,16 +30,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from recgym.agents.prf import relevance_model, terms
+from recgym.envs.task import task_of
 from recgym.integrations.rewrite import (
     AppendPhrase,
     FeedbackCache,
     RewriteOperator,
     default_operators,
-    format_query,
     mine_type_phrases,
-    preset_of,
 )
+from recgym.text import relevance_model, terms
 
 TextSource = str | Callable[[str, dict], str]
 
@@ -209,7 +208,7 @@ class _RawQueryActions(gym.Wrapper):
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self.preset = preset_of(env)
+        self.preset = task_of(env).preset
         self._raw: str | None = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -228,13 +227,13 @@ class _RawQueryActions(gym.Wrapper):
 
     def format(self, query: str) -> str:
         """The text action submitting ``query`` under the env's reward preset."""
-        return format_query(query, self.raw_query, self.preset)
+        return self.preset.action_for(query, self.raw_query)
 
 
 class DiscreteRewriteActions(_RawQueryActions):
     """``Discrete(K)`` actions: action ``k`` submits ``operators[k].rewrite(raw_query, feedback)``.
 
-    The feedback (top titles of the recommender for the raw query, via ``env.search_texts``) is fetched once per
+    The feedback (top titles of the recommender for the raw query, via ``env.task.feedback``) is fetched once per
     raw query and cached, only if some operator reads it. ``step`` adds ``operator`` (its name) and ``action_text``
     (the text sent to the env) to the info.
 
@@ -279,7 +278,7 @@ class DiscreteRewriteActions(_RawQueryActions):
 class CandidateTermActions(_RawQueryActions):
     """``MultiBinary(V)`` actions over V candidate expansion terms of the episode's raw query.
 
-    At reset the raw query is searched once (``env.search_texts``, top ``fb_docs`` titles) and the relevance model
+    At reset the raw query is searched once (``env.task.feedback``, top ``fb_docs`` titles) and the relevance model
     of those titles (``recgym.agents.prf.relevance_model``, query terms excluded) gives the V candidates, best
     first; fewer than V leave empty slots (their bits do nothing). They are in the reset info as
     ``candidate_terms``. Action bits select terms; the query is the raw query plus the selected terms in candidate
@@ -324,7 +323,7 @@ class CandidateTermActions(_RawQueryActions):
 # ------------------------------------------------------------------------------------------------ helpers
 def type_operators(env: gym.Env, split: str = "train", fb_docs: int = 20, max_phrases: int = 128) -> list[AppendPhrase]:
     """One ``AppendPhrase`` operator per product-type phrase mined from the catalog's titles through the black box:
-    every raw query of ``split`` is searched once (``search_texts``, top ``fb_docs``), each returned title gives its
+    every raw query of ``split`` is searched once (``task.feedback``, top ``fb_docs``), each returned title gives its
     :func:`~recgym.integrations.rewrite.head_phrase`, and the ``max_phrases`` most frequent phrases become actions.
     With these the policy learns a need -> product-type map ("boil water on the trail" -> "camp stove")."""
     return [AppendPhrase(p) for p in mine_type_phrases(env, split, fb_docs=fb_docs, max_phrases=max_phrases)]
@@ -356,7 +355,7 @@ def operator_table(
     ``split``, through the wrapped env's own ``reset``/``step``. Column means are the single-operator baselines,
     the grand mean is the uniform-random operator policy's expected value, the row max the per-query oracle."""
     k = env.action_space.n
-    n = env.unwrapped.num_examples(split)
+    n = task_of(env).num_examples(split)
     n = n if max_examples is None else min(n, max_examples)
     table = np.zeros((n, k))
     for i in range(n):
@@ -379,7 +378,7 @@ def evaluate_policy_on_split(
     ``operator`` chosen (Discrete wrappers)."""
     from recgym.agents.base import METRIC_KEYS
 
-    n = env.unwrapped.num_examples(split)
+    n = task_of(env).num_examples(split)
     n = n if max_examples is None else min(n, max_examples)
     rows, chosen = [], {}
     for i in range(n):

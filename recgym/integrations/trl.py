@@ -26,7 +26,7 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from recgym.integrations._envs import BatchScorer, base_env, mean_of
+from recgym.integrations._envs import mean_of, score_rows, task_for
 
 EXTRA = "trl"
 DEFAULT_LOGGED: tuple[str, ...] = ("ndcg@10", "ndcg@100", "recall@100", "format_ok")
@@ -71,18 +71,18 @@ def prompt_rows(
     env_kwargs: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows :func:`make_dataset` puts in a Dataset, as plain dicts (for trainers without ``datasets``)."""
-    base = base_env(env, env_kwargs)
-    n = base.num_examples(split)
-    n = n if max_examples is None else min(n, max_examples)
+    task = task_for(env, env_kwargs)
+    examples = task.examples(split)
+    n = len(examples) if max_examples is None else min(len(examples), max_examples)
     rows = []
     for index in range(n):
-        obs, info = base.reset(options={"index": index, "split": split})
+        obs, example_id = task.observation(examples[index]), examples[index].example_id
         if conversational:
             system = [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
             prompt: Any = [*system, {"role": "user", "content": obs}]
         else:
             prompt = obs if system_prompt is None else f"{system_prompt}\n\n{obs}"
-        rows.append({"prompt": prompt, "example_id": str(info["example_id"]), "split": split, "index": index})
+        rows.append({"prompt": prompt, "example_id": str(example_id), "split": split, "index": index})
     return rows
 
 
@@ -120,9 +120,8 @@ def make_dataset(
 class RecGymReward:
     """TRL reward function backed by a recgym env: ``reward(prompts, completions, index=..., split=..., ...)``.
 
-    Every completion of the call is scored in ONE ``RecTextVectorEnv`` step per split (one recommender search):
-    the vector env is reset with ``options={"indices": index, "split": split}``, stepped with the completions'
-    texts, and its rewards are returned unchanged -- the same numbers ``env.step(text)`` gives for that example.
+    Every completion of the call is scored by ONE ``env.task.score`` call (one recommender search) on the examples
+    its ``index``/``split`` columns name: the same numbers ``env.step(text)`` gives for that example.
     When the trainer passes ``log_metric`` (TRL >= 1.0 does), the batch means of ``log_keys`` (``ndcg@10``,
     ``ndcg@100``, ``recall@100``, ``format_ok``) are logged as ``recgym/<key>``. The last call's texts, rewards
     and step infos are kept in :attr:`last` for inspection.
@@ -136,8 +135,9 @@ class RecGymReward:
     def __init__(
         self, env: Any, *, name: str = "recgym", log_keys: Sequence[str] = DEFAULT_LOGGED, **env_kwargs: Any
     ) -> None:
-        self.env = base_env(env, env_kwargs)
-        self.scorer = BatchScorer(self.env)
+        self.task = task_for(env, env_kwargs)
+        # rows without a split column answer the env's own split (an id's split= kwarg, else "train")
+        self.split = str(env_kwargs.get("split", "train")) if isinstance(env, str) else _env_split(env)
         self.__name__ = name
         self.log_keys = tuple(log_keys)
         self.last: dict[str, Any] = {}
@@ -159,8 +159,8 @@ class RecGymReward:
                 "recgym.integrations.trl.make_dataset, and keep its columns: TRL passes them as keyword arguments)"
             )
         texts = [completion_text(c) for c in completions]
-        splits = list(split) if split is not None else [self.env.split] * len(texts)
-        rewards, infos = self.scorer.score(texts, splits, [int(i) for i in index], example_id)
+        splits = list(split) if split is not None else [self.split] * len(texts)
+        rewards, infos = score_rows(self.task, texts, splits, [int(i) for i in index], example_id)
         self.last = {"texts": texts, "rewards": rewards, "infos": infos, "index": list(index), "split": splits}
         if callable(log_metric):
             for key in self.log_keys:
@@ -170,6 +170,6 @@ class RecGymReward:
         return rewards
 
 
-def make_reward_function(env: Any, **kwargs: Any) -> RecGymReward:
-    """Alias of :class:`RecGymReward` (``env`` id or instance; ``name``, ``log_keys`` and env kwargs)."""
-    return RecGymReward(env, **kwargs)
+def _env_split(env: Any) -> str:
+    base = getattr(env, "unwrapped", env)
+    return str(getattr(base, "split", "train"))

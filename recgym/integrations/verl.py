@@ -29,9 +29,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from recgym.integrations._envs import BatchScorer, base_env
+from recgym.envs.task import Task
+from recgym.integrations._envs import score_rows, task_for
 
-_SCORERS: dict[tuple[str, str], BatchScorer] = {}
+_TASKS: dict[tuple[str, str], Task] = {}
 _LOCK = threading.RLock()
 
 
@@ -45,20 +46,20 @@ def _kwargs(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def scorer_for(env_id: str, env_kwargs: Mapping[str, Any] | str | None = None) -> BatchScorer:
-    """The cached scorer (env + its vector envs) of ``(env_id, env_kwargs)``."""
+def task_for_id(env_id: str, env_kwargs: Mapping[str, Any] | str | None = None) -> Task:
+    """The cached task (dataset + indexed recommender + reward) of ``(env_id, env_kwargs)``."""
     kwargs = _kwargs(env_kwargs)
     key = (env_id, json.dumps(kwargs, sort_keys=True, default=str))
     with _LOCK:
-        if key not in _SCORERS:
-            _SCORERS[key] = BatchScorer(base_env(env_id, kwargs))
-        return _SCORERS[key]
+        if key not in _TASKS:
+            _TASKS[key] = task_for(env_id, kwargs)
+        return _TASKS[key]
 
 
 def clear_cache() -> None:
     """Drop every cached env."""
     with _LOCK:
-        _SCORERS.clear()
+        _TASKS.clear()
 
 
 def _parse(data_source: str, extra_info: Mapping[str, Any] | None) -> tuple[str, dict[str, Any], str, int]:
@@ -93,7 +94,7 @@ def compute_score_batch(
     extra_infos: Sequence[Mapping[str, Any] | None],
     **_: Any,
 ) -> list[float]:
-    """Rewards of a batch, grouped by env: one vector-env step (one recommender search) per (env, split)."""
+    """Rewards of a batch, grouped by env: one ``Task.score`` (one recommender search) per env."""
     n = len(solution_strs)
     if not (len(data_sources) == len(ground_truths) == len(extra_infos) == n):
         raise ValueError("data_sources, solution_strs, ground_truths and extra_infos must have the same length")
@@ -103,11 +104,12 @@ def compute_score_batch(
         groups.setdefault((env_id, json.dumps(kwargs, sort_keys=True, default=str)), []).append(i)
     out = [0.0] * n
     for (env_id, kwargs_json), rows in groups.items():
-        scorer = scorer_for(env_id, kwargs_json)
+        task = task_for_id(env_id, kwargs_json)
         ids = [ground_truths[i] for i in rows]
         check = None if any(g in (None, "") for g in ids) else [str(g) for g in ids]
         with _LOCK:
-            rewards, _ = scorer.score(
+            rewards, _ = score_rows(
+                task,
                 [str(solution_strs[i]) for i in rows], [parsed[i][2] for i in rows], [parsed[i][3] for i in rows], check
             )
         for i, r in zip(rows, rewards):

@@ -193,6 +193,13 @@ class BM25Recommender:
         self._tokenizer = self._new_tokenizer()
         self._tokenizer.load_vocab(str(path))
 
+    @property
+    def backend(self) -> tuple[bm25s.BM25, Tokenizer]:
+        """The loaded bm25s index and its tokenizer: what ``search`` runs on, for benchmarks timing bm25s alone."""
+        if self._retriever is None or self._tokenizer is None:
+            raise RuntimeError("call index(catalog) first")
+        return self._retriever, self._tokenizer
+
     def tokenize_queries(self, queries: Sequence[str]) -> list[list[int]]:
         """Vocabulary ids of each query; words the catalog never uses (and stopwords) are dropped."""
         if self._tokenizer is None:

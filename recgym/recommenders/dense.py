@@ -81,6 +81,19 @@ class DenseRecommender:
             self._model = SentenceTransformer(self.model_name, device=self.device)
         return self._model
 
+    @model.setter
+    def model(self, encoder: object) -> None:
+        """Swap the encoder (anything with sentence-transformers' ``encode``) while ``model_name`` still keys the
+        embedding cache: benchmarks stand a fast fake in for the named model this way."""
+        self._model = encoder
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """The catalog's item embeddings ``[items, dim]`` (memory-mapped when loaded from the cache)."""
+        if self._emb is None:
+            raise RuntimeError("call index(catalog) first")
+        return self._emb
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         emb = self.model.encode(
             list(texts),

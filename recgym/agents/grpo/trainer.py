@@ -30,7 +30,7 @@ from recgym.agents.grpo.config import GRPOConfig
 from recgym.agents.grpo.guards import CollapseGuard
 from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_entropy_mask, truncated_rows
 from recgym.agents.hf_policy import Rollout, SamplingConfig
-from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, visit_order
+from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, num_examples, visit_order
 from recgym.envs.relative import RelativeToRaw
 
 
@@ -94,7 +94,7 @@ class GRPOAgent(PolicyTrainer):
         #      generate call; every completion scored in one env step. Without dynamic sampling there is one round;
         #      with it, rounds continue (further along the visit order) until P groups have a reward spread.
         rounds = 1 + cfg.max_resample_rounds if cfg.dynamic_sampling else 1
-        num_train = venv.unwrapped.num_examples("train")
+        num_train = num_examples(venv, "train")
         parts: list[_Round] = []
         for r in range(rounds):
             indices = visit_order(cfg.seed, (self.step * rounds + r) * P, P, num_train)

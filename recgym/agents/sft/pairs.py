@@ -1,7 +1,8 @@
 """Where supervised (prompt -> completion) pairs come from: a user's JSONL, or the env's own training labels.
 
-Mining pairs from labels reads the env's dataset (``env.unwrapped.scorer``), i.e. the ground truth the reward is
-computed from: that is what supervision is, and why SFT is a baseline and not a black-box method like GRPO.
+Mining pairs from labels reads the env's dataset (``env.task``, :func:`recgym.envs.task_of`), i.e. the ground
+truth the reward is computed from: that is what supervision is, and why SFT is a baseline and not a black-box method
+like GRPO.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recgym.envs.task import task_of
+
 
 @dataclass(frozen=True)
 class SFTPair:
@@ -21,26 +24,19 @@ class SFTPair:
     completion: str
 
 
-def _scorer(env: Any) -> Any:
-    scorer = getattr(getattr(env, "unwrapped", env), "scorer", None)
-    if scorer is None:
-        raise TypeError(f"{type(env).__name__} is not a recgym env (it has no scorer to read labels from)")
-    return scorer
-
-
 def pairs_from_env(env: Any, split: str = "train", target_items: int = 1) -> list[SFTPair]:
     """One pair per example of ``split``: its prompt, and the action that searches for the titles of its
     ``target_items`` most relevant items (highest gain first; ties keep the dataset's order), in the env's
     reward format (``RewardPreset.action_for``). For sequential tasks that is the held-out next item's title."""
     if target_items < 1:
         raise ValueError(f"target_items must be >= 1, got {target_items}")
-    scorer = _scorer(env)
-    catalog = scorer.dataset.catalog
+    task = task_of(env)
+    catalog = task.catalog
     pairs = []
-    for example in scorer.dataset.split(split):
+    for example in task.examples(split):
         ranked = sorted(example.relevant.items(), key=lambda kv: -kv[1])  # stable: equal gains keep their order
         titles = [catalog.titles[catalog.position(item)] for item, gain in ranked[:target_items] if gain > 0]
-        pairs.append(SFTPair(scorer.observation(example), scorer.preset.action_for(" ".join(titles))))
+        pairs.append(SFTPair(task.observation(example), task.preset.action_for(" ".join(titles))))
     return pairs
 
 
@@ -70,8 +66,8 @@ def load_pairs_jsonl(path: str | os.PathLike[str], env: Any | None = None, split
         if env is None:
             raise ValueError(f"{where}: rows with 'example_id' need the env whose prompts they refer to")
         if prompts is None:
-            scorer = _scorer(env)
-            prompts = {ex.example_id: scorer.observation(ex) for ex in scorer.dataset.split(split)}
+            task = task_of(env)
+            prompts = {ex.example_id: task.observation(ex) for ex in task.examples(split)}
         prompt = prompts.get(str(row["example_id"]))
         if prompt is None:
             raise ValueError(f"{where}: example_id {row['example_id']!r} is not in the env's {split} split")

@@ -1,16 +1,20 @@
-"""The shared heart of every recgym env: example -> prompt, actions -> one batched search -> rewards and infos.
+"""The public task of every recgym env (``env.task``): examples, prompts, and actions -> ONE batched search ->
+rewards and infos.
 
-Both the single env and the vector env delegate here, so N actions always cost one ``Recommender.search`` call.
+The single env and the vector env delegate here, so N actions always cost one ``Recommender.search`` call; agents,
+SFT pair mining, the trainer integrations (TRL, verl, SB3), the CLI and the benchmarks use a task through this
+documented API (:func:`task_of` finds it behind wrappers and vector envs), never the env's internals.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from recgym.data.types import Example, TaskDataset
+from recgym.data.types import Catalog, Example, TaskDataset
 from recgym.metrics import METRICS, compute_metrics, relevance_arrays
 from recgym.prompts import PromptTemplate, resolve_template
 from recgym.recommenders.base import PAD, Recommender
@@ -21,8 +25,15 @@ INFO_KS: tuple[int, ...] = (10, 50, 100)
 (sequential) and @100 (search)."""
 
 
-class TaskScorer:
-    """Scores actions for examples of one dataset with one (already indexed) recommender.
+class Task:
+    """One dataset, one (already indexed) recommender, one reward: what an env is, as a batched API.
+
+    Public API (stable; docs/api.md): :attr:`dataset`, :attr:`catalog`, :attr:`kind` (``"search"`` or
+    ``"sequential"``), :attr:`preset`, :attr:`prompt`, :attr:`metric`, :attr:`k`, :attr:`reward_key`;
+    :meth:`examples`, :meth:`num_examples`, :meth:`observation`, :meth:`raw_query`, :meth:`raw_action`,
+    :meth:`score` (rewards of many actions from ONE recommender call), :meth:`feedback` (the recommender's top item
+    texts, the black-box output a feedback agent may read). :attr:`recommender` is the black box itself, for
+    whoever serves or benchmarks it; agents reach it only through ``score`` and ``feedback``.
 
     Args:
         dataset: The task dataset (catalog + splits).
@@ -53,16 +64,38 @@ class TaskScorer:
         self.preset = get_preset(reward)
         self.metric, self.k = metric, int(k)
         self.reward_key = f"{metric}@{self.k}"
-        self.prompt = resolve_template(prompt, self.preset.name)
+        self.prompt = resolve_template(prompt, self.preset.default_prompt)
         self.exclude_history = exclude_history
         self.depth = max(self.k, *INFO_KS)
         self._relevant_cache: dict[int, tuple[Example, tuple[np.ndarray, np.ndarray]]] = {}
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.dataset.catalog
+
+    @property
+    def kind(self) -> str:
+        """``"search"`` (a shopper's request) or ``"sequential"`` (a purchase history)."""
+        return self.dataset.task
+
+    def examples(self, split: str) -> Sequence[Example]:
+        """The examples of ``split``, in index order (``KeyError`` listing the splits for an unknown one)."""
+        return self.dataset.split(split)
+
+    def num_examples(self, split: str) -> int:
+        return len(self.dataset.split(split))
+
     def observation(self, example: Example) -> str:
+        """The prompt an agent reads for ``example``."""
         return self.prompt.render(example, self.dataset.catalog)
 
     def raw_query(self, example: Example) -> str:
+        """The query the raw baseline sends: the request itself, or the latest history titles joined."""
         return self.prompt.raw_query(example, self.dataset.catalog)
+
+    def raw_action(self, example: Example) -> str:
+        """The action that submits the raw query unchanged under this task's preset."""
+        return self.preset.raw_action(self.raw_query(example))
 
     def reset_info(self, example: Example, split: str, index: int) -> dict:
         raw = self.raw_query(example)
@@ -70,9 +103,10 @@ class TaskScorer:
             "example_id": example.example_id,
             "split": split,
             "index": index,
+            "split_size": len(self.dataset.split(split)),
             "num_relevant": len(self._relevant(example)[0]),
             "raw_query": raw,
-            "raw_action": self.preset.raw_action(raw),
+            "raw_action": self.preset.raw_action(raw),  # = self.raw_action(example), without a second render
         }
 
     def _search(self, queries: list[str], examples: Sequence[Example]) -> np.ndarray:
@@ -105,7 +139,7 @@ class TaskScorer:
             self._relevant_cache[key] = cached
         return cached[1]
 
-    def retrieve_texts(self, queries: list[str], k: int, field: str = "title") -> list[list[str]]:
+    def feedback(self, queries: Sequence[str], k: int, field: str = "title") -> list[list[str]]:
         """The ``field`` text of each query's top-``k`` items, best first, from ONE recommender search.
 
         What a black-box feedback loop may see of a ranking (pseudo-relevance feedback reads the first retrieval's
@@ -138,6 +172,19 @@ class TaskScorer:
         infos["example_id"] = np.array([ex.example_id for ex in examples], dtype=object)
         infos["num_relevant"] = np.array([len(p) for p, _ in relevant], dtype=np.int64)
         return rewards.astype(np.float64), infos
+
+
+def task_of(env: Any) -> Task:
+    """The :class:`Task` of a recgym env: single or vector, behind any Gymnasium wrappers (``env.unwrapped``)."""
+    base = getattr(env, "unwrapped", env)
+    task = getattr(base, "task", None)
+    if not isinstance(task, Task):
+        raise TypeError(f"{type(env).__name__} is not a recgym env (its unwrapped env has no recgym Task)")
+    return task
+
+
+TaskScorer = Task
+"""Deprecated name of :class:`Task` (recgym <= 0.3)."""
 
 
 def row(infos: dict[str, np.ndarray], i: int) -> dict:
