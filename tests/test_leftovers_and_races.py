@@ -14,7 +14,7 @@ import pytest
 from test_recommenders import CATALOG
 
 from recgym.data import prepare
-from recgym.data.prepare import atomic_write
+from recgym.fileio import atomic_write
 from recgym.recommenders import BM25Recommender
 from recgym.recommenders.cache import cached_dir
 from recgym.tempdirs import owner_tag

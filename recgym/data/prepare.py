@@ -22,10 +22,8 @@ never mix their files; temporary files of killed runs are removed by the next ru
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,12 +47,12 @@ from recgym.data.sources import (
     upstream_url,
 )
 from recgym.data.types import hash_split
+from recgym.fileio import TEMP_PREFIX, atomic_write, atomic_write_json
 from recgym.paths import data_cache_dir
-from recgym.tempdirs import remove_stale, temp_file
+from recgym.tempdirs import remove_stale
 
 MANIFEST = "recgym_prepared.json"
 LOCK = ".recgym_prepare.lock"
-TEMP_PREFIX = ".tmp-"
 MAX_HISTORY = 10
 """History items kept per user: Rec-R1's sequential prompts show the last 10 purchases."""
 _SPLIT_NAMES = {"train": "train", "valid": "val", "test": "test"}
@@ -128,20 +126,6 @@ def require_raw(spec: RemoteFile, root: str | Path | None, dataset: str, categor
     )
 
 
-@contextlib.contextmanager
-def atomic_write(path: Path, mode: str = "w") -> Iterator[Any]:
-    """Open a temporary sibling of ``path`` for writing and rename it to ``path`` on success: readers never see half
-    a file. The temporary name is unique to this writer (``.tmp-<host>.<pid>.<random>-<name>``), so concurrent
-    writers of one path never share, truncate or rename away each other's file."""
-    tmp = temp_file(path.parent, TEMP_PREFIX, suffix=f"-{path.name}")
-    try:
-        with tmp.open(mode, encoding=None if "b" in mode else "utf-8") as f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
     """Write ``records`` one per line (atomically); returns how many."""
     n = 0
@@ -157,9 +141,7 @@ def write_manifest(out: Path, dataset: str, settings: Mapping[str, Any], counts:
     from recgym import __version__
 
     manifest = {"dataset": dataset, "out": str(out), **settings, "counts": dict(counts), "recgym": __version__}
-    with atomic_write(out / MANIFEST) as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+    atomic_write_json(out / MANIFEST, manifest, indent=1)
     return manifest
 
 

@@ -1,11 +1,12 @@
 """On-disk index caches keyed by catalog fingerprint + recommender settings, written atomically and checked on use.
 
-A cache folder is built under a temporary name (``.tmp-<host>.<pid>.<random>-<key>``, see :mod:`recgym.tempdirs`)
-and renamed into place, with ``recgym_cache.json`` (each file's size) written last. On use the sizes are checked, so a
-folder truncated later (a full disk, a copy cut short) or one without the file (an interrupted copy, or a cache of
-an older recgym) is rebuilt instead of failing with a bare NumPy error on every run. Sizes, not hashes: a large
-index is memory-mapped in a fraction of a second and hashing it would cost more than that on every env; a
-same-size corruption that the loader rejects is handled by the recommender calling :func:`invalidate`.
+A cache folder is built under a temporary name (``.tmp-<host>.<pid>.<random>-<key>``, see
+:func:`recgym.fileio.atomic_dir`) and renamed into place, with ``recgym_cache.json`` (each file's size) written last.
+On use the sizes are checked, so a folder truncated later (a full disk, a copy cut short) or one without the file (an
+interrupted copy, or a cache of an older recgym) is rebuilt instead of failing with a bare NumPy error on every run.
+Sizes, not hashes: a large index is memory-mapped in a fraction of a second and hashing it would cost more than that
+on every env; a same-size corruption that the loader rejects is handled by the recommender calling
+:func:`invalidate`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from recgym.fileio import TEMP_PREFIX, atomic_dir
 from recgym.paths import cache_dir
 from recgym.tempdirs import remove_stale, temp_dir
 
@@ -55,7 +57,7 @@ def check(folder: Path) -> str | None:
 def invalidate(folder: Path) -> None:
     """Remove the cache folder ``folder`` so the next :func:`cached_dir` rebuilds it. It is renamed away first, so
     other processes see the whole folder or none, never a half-deleted one."""
-    aside = temp_dir(folder.parent, ".tmp-", suffix=f"-stale-{folder.name}")
+    aside = temp_dir(folder.parent, TEMP_PREFIX, suffix=f"-stale-{folder.name}")
     try:
         os.replace(folder, aside / folder.name)
     except FileNotFoundError:
@@ -74,19 +76,10 @@ def cached_dir(key: str, build: Callable[[Path], None], root: Path | None = None
             return final
         log.warning("rebuilding the index cache %s: %s", final, problem)
         invalidate(final)
-    for prefix in (".tmp-", *_LEGACY_TEMP_PREFIXES):  # builds of killed processes
+    for prefix in (TEMP_PREFIX, *_LEGACY_TEMP_PREFIXES):  # builds of killed processes
         remove_stale(root, prefix)
-    tmp = temp_dir(root, ".tmp-", suffix=f"-{key}")
-    try:
+    # a folder another process finished first is as good as ours: atomic_dir keeps theirs
+    with atomic_dir(final) as tmp:
         build(tmp)
         (tmp / MANIFEST).write_text(json.dumps({"sizes": _sizes(tmp)}))
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            # another process finished the same index first; theirs is as good as ours
-            if not final.is_dir():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return final

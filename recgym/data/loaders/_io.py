@@ -6,16 +6,16 @@ and the problem, so the loaders themselves only deal with well-typed values.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from recgym import fileio
 from recgym.data.loaders._errors import DataFormatError, at_line, missing_columns
+from recgym.fileio import JsonRecord
 
-JsonRecord = dict[str, Any]
 log = logging.getLogger("recgym.data.loaders")
 
 
@@ -39,23 +39,14 @@ def utf8_error(path: Path) -> DataFormatError:
 def iter_jsonl(path: Path) -> Iterator[tuple[int, JsonRecord]]:
     """Yield ``(line number, object)`` for each non-blank line, streaming (files may hold millions of lines).
 
-    Raises DataFormatError for a line that is not valid JSON or not a JSON object, for bytes that are not UTF-8,
-    and for a file with no records at all.
+    Raises DataFormatError for a line that is not valid JSON or not a JSON object (:func:`recgym.fileio.iter_jsonl`
+    with this module's error type), for bytes that are not UTF-8, and for a file with no records at all.
     """
     count = 0
     try:
-        with path.open("r", encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():  # tolerate blank lines (e.g. a trailing newline pair)
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise at_line(path, lineno, f"malformed JSON ({e.msg} at column {e.colno})") from None
-                if not isinstance(record, dict):
-                    raise at_line(path, lineno, f"expected a JSON object, got {type(record).__name__}")
-                count += 1
-                yield lineno, record
+        for lineno, record in fileio.iter_jsonl(path, error=at_line):
+            count += 1
+            yield lineno, record
     except UnicodeDecodeError:
         raise utf8_error(path) from None
     if count == 0:
