@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from importlib.resources import files
@@ -24,8 +23,9 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from recgym.fileio import TEMP_PREFIX, atomic_dir
 from recgym.paths import cache_dir as recgym_cache_dir
-from recgym.tempdirs import remove_stale, temp_dir
+from recgym.tempdirs import remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -199,18 +199,22 @@ def _convert_default_gguf(target: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     clear_gguf_quantization(model)
     prepare_tokenizer(tokenizer, model)
-    remove_stale(target.parent, ".tmp-")  # conversions of killed processes
-    tmp = temp_dir(target.parent, ".tmp-", suffix=f"-{target.name}")
-    try:
+    remove_stale(target.parent, TEMP_PREFIX)  # conversions of killed processes
+    # a concurrent converter may finish first: its folder is as good as ours once it holds a config
+    with atomic_dir(target, complete=lambda folder: (folder / "config.json").is_file()) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / "config.json").is_file():  # not a concurrent converter winning the race
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+
+TINY_MODEL = "tiny"
+"""The model name that stands for :func:`tiny_policy` (``--model tiny``): a random few-thousand-parameter model built
+in memory, for tests and smoke runs of the plumbing only; it writes nonsense."""
+
+
+def load_policy(name: str | os.PathLike[str] | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The policy a command line names: :data:`TINY_MODEL` is :func:`tiny_policy`, anything else (a folder, a Hub
+    id, ``None`` for the offline default) goes to :func:`load_default_policy`."""
+    return tiny_policy() if name == TINY_MODEL else load_default_policy(name)
 
 
 # Words the tiny test tokenizer knows; anything else becomes [UNK]. Chat roles must be here for the template.

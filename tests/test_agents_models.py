@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
-from recgym.models import END_OF_TURN, load_default_policy, tiny_policy
+from recgym.models import END_OF_TURN, TINY_MODEL, load_default_policy, load_policy, tiny_policy
 
 
 def test_tiny_policy_is_deterministic_and_self_consistent() -> None:
@@ -42,6 +42,16 @@ def test_load_default_policy_takes_a_local_folder(tmp_path: Path) -> None:
     assert torch.equal(next(loaded.parameters()), next(model.parameters()))
     assert loaded_tokenizer.padding_side == "left" and loaded_tokenizer.pad_token_id is not None
     assert loaded.dtype == torch.float32
+
+
+def test_load_policy_by_name_knows_the_tiny_model(tmp_path: Path) -> None:
+    model, tokenizer = load_policy(TINY_MODEL)
+    assert torch.equal(next(model.parameters()), next(tiny_policy(seed=0)[0].parameters()))
+    other, _ = tiny_policy(seed=2)
+    other.save_pretrained(tmp_path / TINY_MODEL)
+    tokenizer.save_pretrained(tmp_path / TINY_MODEL)
+    loaded, _ = load_policy(str(tmp_path / TINY_MODEL))  # only the bare name is the in-memory model
+    assert torch.equal(next(loaded.parameters()), next(other.parameters()))
 
 
 @pytest.mark.slow
