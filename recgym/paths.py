@@ -1,9 +1,15 @@
-"""Where recgym keeps caches and downloaded data on the user's machine."""
+"""Where recgym keeps caches and downloaded data on the user's machine, and the names of the files a training run
+writes into its output folder (one definition for the trainer that writes them and the tools that read them)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+METRICS_FILE = "metrics.jsonl"
+"""A training run's log (``PolicyTrainer.train``: GRPO and SFT), one JSON object per step."""
+POLICY_DIR = "policy"
+"""A saved LLM agent's ``save_pretrained`` folder (full weights, or the LoRA adapter) and tokenizer."""
 
 
 def cache_dir() -> Path:

@@ -1,11 +1,13 @@
-"""Checkpoint plumbing for the GRPO trainer: atomic directories, RNG state capture, policy weights in and out.
+"""Checkpoint plumbing for every :class:`~recgym.agents.policy_trainer.PolicyTrainer` (GRPO and SFT alike): the
+checkpoint folders' layout and checks, the trainer's own RNG stream, policy weights in and out.
 
 A checkpoint folder ``checkpoints/step-NNNNNN/`` holds a loadable agent (``agent.json`` + ``policy/``, the HF
 ``save_pretrained`` output: full weights, or the LoRA adapter) plus ``optimizer.pt``, ``rng.pt``,
 ``trainer_state.json`` and, written last, ``manifest.json`` (the step and every file's size and sha256). It is built
-under a temporary name and renamed, so a kill never leaves a half checkpoint under a real name; the manifest makes a
-checkpoint checkable as a whole, so one damaged later (a disk error, a torn write after a power loss, a hand edit) is
-detected before anything is loaded and resume falls back to the previous complete one.
+under a temporary name and renamed (:func:`recgym.fileio.atomic_dir`), so a kill never leaves a half checkpoint under
+a real name; the manifest makes a checkpoint checkable as a whole, so one damaged later (a disk error, a torn write
+after a power loss, a hand edit) is detected before anything is loaded and resume falls back to the previous
+complete one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import logging
 import os
 import random
 import re
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,17 +28,18 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from recgym.tempdirs import remove_stale, temp_dir
+from recgym.fileio import OLD_PREFIX, TEMP_PREFIX
+from recgym.paths import POLICY_DIR as POLICY_DIR  # a checkpoint's policy folder (re-exported)
+from recgym.tempdirs import remove_stale
 
 log = logging.getLogger(__name__)
 CHECKPOINTS_DIR = "checkpoints"
-POLICY_DIR = "policy"
 OPTIMIZER_FILE = "optimizer.pt"
 RNG_FILE = "rng.pt"
 STATE_FILE = "trainer_state.json"
 MANIFEST_FILE = "manifest.json"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
-_TEMP_PREFIXES = (".tmp-", ".old-")  # atomic_directory's build and swap-out folders
+_TEMP_PREFIXES = (TEMP_PREFIX, OLD_PREFIX)  # atomic_dir's build and swap-out folders
 
 
 class CheckpointError(RuntimeError):
@@ -88,25 +90,7 @@ def remove_stale_temporaries(output_dir: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporary checkpoint folders (and metrics-log rewrites) that killed writers left in ``output_dir``
     (only those of no live process: see :mod:`recgym.tempdirs`)."""
     root = Path(output_dir) / CHECKPOINTS_DIR
-    return remove_stale(output_dir, ".tmp-") + [p for prefix in _TEMP_PREFIXES for p in remove_stale(root, prefix)]
-
-
-@contextlib.contextmanager
-def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a fresh temporary sibling of ``target``; on success it replaces ``target`` by rename."""
-    target = Path(target)
-    tmp = temp_dir(target.parent, ".tmp-", suffix=f"-{target.name}")
-    try:
-        yield tmp
-        if target.exists():  # re-saving the same step: the old copy goes only once the new one is complete
-            old = temp_dir(target.parent, ".old-", suffix=f"-{target.name}")
-            os.replace(target, old / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return remove_stale(output_dir, TEMP_PREFIX) + [p for prefix in _TEMP_PREFIXES for p in remove_stale(root, prefix)]
 
 
 # -------------------------------------------------------------------------------------------------- manifest
@@ -176,30 +160,68 @@ def verify_checkpoint(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------- RNG
 def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global RNGs. For entry points (a script's ``--seed``): trainers never touch
+    the global RNGs, they draw from a :class:`TorchRNG` of their own, which starts where this leaves torch."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
 
 
-def capture_rng() -> dict[str, Any]:
-    """Python, NumPy and torch RNG states as plain lists/tensors (loadable with ``weights_only=True``)."""
-    version, mt_state, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": [version, list(mt_state), gauss],
-        "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-        "torch": torch.get_rng_state(),
-    }
+class TorchRNG:
+    """A torch random stream of a trainer's own: the CPU generator's state and each CUDA device's.
+
+    HF ``generate`` samples with torch's global generators and takes no ``torch.Generator``, so :meth:`active` swaps
+    this stream into them for a block and the caller's back afterwards: training neither reseeds nor advances the
+    caller's RNG, and nothing the caller draws shifts the trainer's samples. Python's and NumPy's RNGs are not part
+    of it: training draws from neither (example orders come from their own seeded generators).
+
+    ``TorchRNG(seed)`` starts where ``torch.manual_seed(seed)`` puts the global generators.
+    """
+
+    def __init__(self, seed: int) -> None:
+        with _forked_rng():
+            torch.manual_seed(seed)
+            self._state = _global_torch_state()
+        self._active = False
+
+    def state(self) -> dict[str, Any]:
+        """Where the stream is now (inside :meth:`active` too): plain tensors, loadable with ``weights_only=True``."""
+        return _global_torch_state() if self._active else dict(self._state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (:meth:`state`'s, as a checkpoint's ``rng.pt`` holds it; the Python and NumPy
+        states that older checkpoints also hold are ignored)."""
+        self._state = {key: state[key] for key in ("torch", "cuda") if key in state}
+        if self._active:
+            _set_global_torch_state(self._state)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Run the block on this stream (torch's global generators hold it meanwhile); the caller's are restored."""
+        with _forked_rng():
+            _set_global_torch_state(self._state)
+            self._active = True
+            try:
+                yield
+            finally:
+                self._active = False
+                self._state = _global_torch_state()
+
+
+def _forked_rng() -> contextlib.AbstractContextManager[None]:
+    # every CUDA device named, so fork_rng neither warns about several devices nor leaves one of them out
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    return torch.random.fork_rng(devices=devices)
+
+
+def _global_torch_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def restore_rng(state: dict[str, Any]) -> None:
-    version, mt_state, gauss = state["python"]
-    random.setstate((version, tuple(mt_state), gauss))
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+def _set_global_torch_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -226,10 +248,15 @@ def load_policy_weights(model: torch.nn.Module, folder: str | os.PathLike[str]) 
 
 
 def write_training_state(
-    folder: Path, optimizer: torch.optim.Optimizer, step: int, extra: dict[str, Any] | None = None
+    folder: Path,
+    optimizer: torch.optim.Optimizer,
+    rng: TorchRNG,
+    step: int,
+    extra: dict[str, Any] | None = None,
 ) -> None:
+    """``optimizer.pt``, ``rng.pt`` (the trainer's stream) and ``trainer_state.json`` (``step`` and ``extra``)."""
     torch.save(optimizer.state_dict(), folder / OPTIMIZER_FILE)
-    torch.save(capture_rng(), folder / RNG_FILE)
+    torch.save(rng.state(), folder / RNG_FILE)
     (folder / STATE_FILE).write_text(json.dumps({"step": step, **(extra or {})}, indent=2) + "\n")
 
 

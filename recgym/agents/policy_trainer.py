@@ -21,14 +21,14 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from recgym.agents import checkpoint as ckpt
-from recgym.agents.base import evaluate, read_agent_file, write_agent_file
+from recgym.agents.base import evaluate, read_agent_file, split_size, write_agent_file
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.agents.train_config import PolicyTrainingConfig
+from recgym.fileio import atomic_dir, atomic_write_text
 from recgym.models import load_default_policy, prepare_tokenizer
-from recgym.tempdirs import temp_file
+from recgym.paths import METRICS_FILE, POLICY_DIR
 
 log = logging.getLogger(__name__)
-METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
 
 
@@ -65,6 +65,7 @@ class PolicyTrainer:
         self.act_batch_size = 16
         self.optimizer: torch.optim.Optimizer | None = None
         self.step = 0  # completed training steps
+        self.rng = ckpt.TorchRNG(config.seed)  # what training samples with; the caller's RNGs are left alone
 
     def _act_top_p(self) -> float:
         return 1.0
@@ -94,8 +95,11 @@ class PolicyTrainer:
         Args:
             venv: The vector env to train (and evaluate) in.
             resume: ``True`` continues from the latest checkpoint in ``config.output_dir`` (fresh if none), a path
-                from that checkpoint: weights, optimizer, RNG states and step, so the run continues exactly.
+                from that checkpoint: weights, optimizer, RNG stream and step, so the run continues exactly.
             progress: Show a tqdm bar.
+
+        Randomness comes from the agent's own stream (``self.rng``, from ``config.seed`` on a fresh run), never from
+        the global RNGs: the caller's are neither reseeded nor advanced.
         """
         cfg = self.config
         self._begin_training(venv)
@@ -110,15 +114,17 @@ class PolicyTrainer:
         if start_from is not None:
             self._restore(Path(start_from))
             repair_metrics(out / METRICS_FILE, self.step)
-        elif self.step == 0:  # a fresh run: seed, and start its log afresh
-            ckpt.seed_everything(cfg.seed)
+        elif self.step == 0:  # a fresh run: the stream from the seed, and the log afresh
+            self.rng = ckpt.TorchRNG(cfg.seed)
             (out / METRICS_FILE).write_text("")
         do_eval = cfg.eval_every > 0 and num_examples(venv, cfg.eval_split) > 0
 
         history = []
-        with open(out / METRICS_FILE, "a") as metrics_log, tqdm(
-            total=total, initial=self.step, disable=not progress, desc=type(self).__name__, unit="step"
-        ) as bar:
+        with (
+            open(out / METRICS_FILE, "a") as metrics_log,
+            tqdm(total=total, initial=self.step, disable=not progress, desc=type(self).__name__, unit="step") as bar,
+            self.rng.active(),  # sampling (and evaluation) draw from the agent's stream, not the caller's
+        ):
             while self.step < total:
                 record = self._train_step(venv)
                 self.step += 1
@@ -173,8 +179,8 @@ class PolicyTrainer:
         """The policy (full weights, or only the LoRA adapter) and tokenizer in ``directory/policy``, plus the
         config in ``agent.json``."""
         directory = Path(directory)
-        self.policy.model.save_pretrained(directory / ckpt.POLICY_DIR)
-        self.policy.tokenizer.save_pretrained(directory / ckpt.POLICY_DIR)
+        self.policy.model.save_pretrained(directory / POLICY_DIR)
+        self.policy.tokenizer.save_pretrained(directory / POLICY_DIR)
         write_agent_file(directory, self, config=self.config.to_dict())
 
     @classmethod
@@ -191,7 +197,7 @@ class PolicyTrainer:
         a run exactly, use ``train(resume=...)`` on an agent built from the original base model instead."""
         _, params = read_agent_file(directory)
         config = cls.config_class.from_dict(params["config"])
-        folder = Path(directory) / ckpt.POLICY_DIR
+        folder = Path(directory) / POLICY_DIR
         if config.lora_r > 0:
             if model is None:
                 model, tokenizer = load_default_policy(config.model_name_or_path)
@@ -202,28 +208,29 @@ class PolicyTrainer:
         return cls(config, model, prepare_tokenizer(AutoTokenizer.from_pretrained(folder), model))
 
     def save_checkpoint(self) -> Path:
-        """Atomically write ``checkpoints/step-NNNNNN`` (agent + optimizer + RNG states + step)."""
+        """Atomically write ``checkpoints/step-NNNNNN`` (agent + optimizer + RNG stream + step); a checkpoint of the
+        same step is replaced."""
         target = ckpt.checkpoint_dir(self.config.output_dir, self.step)
-        with ckpt.atomic_directory(target) as tmp:
+        with atomic_dir(target, replace=True) as tmp:
             self.save(tmp)
-            ckpt.write_training_state(tmp, self._ensure_optimizer(), self.step)
+            ckpt.write_training_state(tmp, self._ensure_optimizer(), self.rng, self.step)
             ckpt.write_manifest(tmp, self.step)  # last: a manifest vouches for a finished folder
         return target
 
     def _restore(self, folder: Path) -> None:
-        """Weights, then a fresh optimizer loaded with the saved state, RNG states and the step counter.
+        """Weights, then a fresh optimizer loaded with the saved state, the RNG stream and the step counter.
 
         The checkpoint is verified as a whole first (:func:`ckpt.verify_checkpoint`), so a damaged one fails with
         a :class:`ckpt.CheckpointError` naming it before any state changes, and its step is the manifest's."""
         manifest = ckpt.verify_checkpoint(folder)
         optimizer_state, rng_state, _ = ckpt.read_training_state(folder)
         try:
-            self.policy.model = ckpt.load_policy_weights(self.policy.model, folder / ckpt.POLICY_DIR).eval()
+            self.policy.model = ckpt.load_policy_weights(self.policy.model, folder / POLICY_DIR).eval()
             self.optimizer = None  # rebuilt over the (possibly new) model's parameters
             self._ensure_optimizer().load_state_dict(optimizer_state)
         except Exception as err:  # e.g. a checkpoint of another model or LoRA rank: name the folder, not a tensor
             raise ckpt.CheckpointError(f"{folder}: cannot load into this agent ({type(err).__name__}: {err})") from err
-        ckpt.restore_rng(rng_state)
+        self.rng.set_state(rng_state)
         self.step = int(manifest["step"])
         log.info("resumed from %s at step %d", folder, self.step)
 
@@ -261,11 +268,8 @@ def visit_order(seed: int, start: int, count: int, num_examples: int) -> list[in
 
 
 def num_examples(venv: gym.vector.VectorEnv, split: str) -> int:
-    """Examples in ``split`` of the env, 0 for an empty or unknown split."""
-    try:
-        return int(venv.unwrapped.num_examples(split))
-    except (KeyError, ValueError):  # envs may raise for an empty or unknown split
-        return 0
+    """Examples in ``split`` of the env (its reset info's ``split_size``), 0 for an empty or unknown split."""
+    return split_size(venv, split)
 
 
 def repair_metrics(path: Path, step: int) -> None:
@@ -291,6 +295,4 @@ def repair_metrics(path: Path, step: int) -> None:
             by_step[record_step] = raw.decode("utf-8", "replace")
     if missing := sorted(set(range(1, step + 1)) - set(by_step)):
         log.warning("%s lacks the lines of steps %s (lost by an earlier interrupted run)", path, missing)
-    tmp = temp_file(path.parent, ".tmp-", suffix=f"-{path.name}")
-    tmp.write_text("".join(by_step[s] + "\n" for s in sorted(by_step)))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(by_step[s] + "\n" for s in sorted(by_step)))

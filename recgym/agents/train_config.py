@@ -71,7 +71,8 @@ class PolicyTrainingConfig:
     """Training steps (one optimizer step each)."""
 
     seed: int = 0
-    """Seeds torch (sampling, LoRA init), Python and NumPy, and the order training examples are visited."""
+    """Seeds the agent's own torch RNG stream (sampling), the LoRA init and the order training examples are visited;
+    the global RNGs are never seeded or advanced by training."""
 
     eval_every: int = 10
     """Evaluate on ``eval_split`` every this many steps (0: never). Rec-R1: ``trainer.test_freq=10``."""
