@@ -44,6 +44,22 @@ def test_sample_returns_groups_of_n_with_left_padded_prompts(policy: HFPolicy) -
     assert torch.equal(again.completion_ids, rollout.completion_ids)
 
 
+def test_the_callers_tokenizer_is_left_as_it_was() -> None:
+    model, tokenizer = tiny_policy(seed=0)
+    tokenizer.padding_side = "right"  # e.g. a tokenizer the caller pads for training elsewhere
+
+    def settings() -> dict:
+        return {k: getattr(tokenizer, k) for k in ("padding_side", "truncation_side", "pad_token", "eos_token")}
+
+    before = settings()
+    policy = HFPolicy(model, tokenizer, share_prefix=False)
+    rollout = policy.sample(PROMPTS, n=1, sampling=SamplingConfig(max_new_tokens=3))
+    assert settings() == before and before["padding_side"] == "right"
+    # the policy still pads its prompts on the left, flush with where generation continues
+    assert rollout.prompt_mask[0, 0] == 0 and rollout.prompt_mask[:, -1].all()
+    assert tokenizer(PROMPTS, padding=True)["attention_mask"][0][-1] == 0  # and the caller's pads on the right
+
+
 def test_greedy_sampling_with_n_repeats_the_same_completion(policy: HFPolicy) -> None:
     rollout = policy.sample(PROMPTS, n=2, sampling=SamplingConfig(max_new_tokens=4))
     assert len(rollout) == 4

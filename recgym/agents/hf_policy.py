@@ -100,7 +100,8 @@ class HFPolicy:
     ) -> None:
         if tokenizer.pad_token_id is None:
             raise ValueError("tokenizer needs a pad token; load it through recgym.models.prepare_tokenizer")
-        tokenizer.padding_side = "left"  # generation appends on the right, so prompts must end flush
+        # the caller's tokenizer is used as given, never modified: prompts are padded here (prefix_aligned, flush on
+        # the right as generation needs), so the tokenizer's own padding settings are never used
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.system_prompt = system_prompt
