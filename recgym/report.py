@@ -1,19 +1,23 @@
 """Presenting results: the comparison table of ``evaluate`` (and ``compare``) outputs and the learning curve of a
-GRPO run.
+training run (GRPO or SFT).
 
 Shared by the ``recgym`` CLI and the demo script, so a number looks the same wherever it is printed.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from recgym.fileio import read_jsonl
+from recgym.paths import METRICS_FILE
 from recgym.stats import excludes_zero
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 COLUMNS: dict[str, str] = {
     "ndcg@10": "NDCG@10",
@@ -25,8 +29,9 @@ COLUMNS: dict[str, str] = {
 }
 """Result key -> column header, in the default column order (the means ``recgym.agents.evaluate`` returns)."""
 
-METRICS_FILE = "metrics.jsonl"  # what PolicyTrainer.train writes (GRPO, SFT), one JSON record per step
 MISSING = "-"
+ALGORITHM_KEYS: dict[str, str] = {"GRPO": "reward_mean", "SFT": "target_tokens"}
+"""Training algorithm -> a key that only its step records hold (GRPO's sampled reward, SFT's target token count)."""
 
 
 def results_table(
@@ -91,11 +96,12 @@ def _cell(value: Any, digits: int) -> str:
 
 
 def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The step records of a run's ``metrics.jsonl``; a clear error when there is nothing to read."""
+    """The step records of a run's ``metrics.jsonl``; a clear error when there is nothing to read (or a line that
+    is not a JSON object: the error names it)."""
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} the output folder of a `recgym train` run?")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = read_jsonl(path)
     if not records:
         raise ValueError(f"{path} is empty: the run has not finished a training step yet")
     return records
@@ -112,18 +118,32 @@ def rolling_mean(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
+def logged_algorithm(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """Which training algorithm logged ``records`` (a key of :data:`ALGORITHM_KEYS`); None when they do not tell."""
+    found = [algo for algo, key in ALGORITHM_KEYS.items() if any(key in r for r in records)]
+    return found[0] if len(found) == 1 else None
+
+
 def plot_learning_curve(
     run_dir: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, window: int = 10
 ) -> Path:
-    """Draw a GRPO run's learning curve from ``run_dir/metrics.jsonl`` to a PNG (default: ``learning_curve.png`` in
-    ``run_dir``).
+    """Draw a training run's learning curve (:func:`learning_curve`) to a PNG; returns its path (default:
+    ``learning_curve.png`` in ``run_dir``)."""
+    path = Path(out) if out is not None else Path(run_dir) / "learning_curve.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    learning_curve(run_dir, window).savefig(path, dpi=120)
+    return path
+
+
+def learning_curve(run_dir: str | os.PathLike[str], window: int = 10) -> Figure:
+    """The figure of the run's learning curve from ``run_dir/metrics.jsonl``, titled with the algorithm
+    that logged it (:func:`logged_algorithm`).
 
     Top panel: the mean training reward of each step with its rolling mean over ``window`` steps, and the
     validation reward where it was logged. When the run logged the raw query's reward on the same prompts (GRPO's
     ``raw_relative_loss_weight``), the curve is the env reward minus that: a step's few prompts differ a lot in
     difficulty, and the difference shows the trend through that noise. Bottom panel (only when validation ran):
     the validation ranking metrics, which show whether reward gains are ranking gains or format gains.
-    Returns the PNG's path.
     """
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state, renders with Agg
     from matplotlib.ticker import MaxNLocator
@@ -145,7 +165,8 @@ def plot_learning_curve(
     if relative:
         ax.axhline(0.0, color="gray", linewidth=1, linestyle="--")
     ax.set_ylabel(y_label)
-    ax.set_title(f"learning curve: {Path(run_dir).resolve().name}")
+    algorithm = logged_algorithm(records)
+    ax.set_title(f"{algorithm + ' ' if algorithm else ''}learning curve: {Path(run_dir).resolve().name}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     if has_val:
@@ -156,11 +177,7 @@ def plot_learning_curve(
         axes[1].legend(loc="best", fontsize="small")
     axes[-1].set_xlabel("training step")
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
-
-    path = Path(out) if out is not None else Path(run_dir) / "learning_curve.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    return fig
 
 
 def training_curve(records: list[dict[str, Any]]) -> tuple[list[tuple[int, float]], str, str]:

@@ -16,6 +16,7 @@ from recgym.agents import SFTAgent, SFTConfig, SFTPair, load_agent, load_pairs_j
 from recgym.cli import main
 from recgym.data.types import Catalog, Example, TaskDataset
 from recgym.models import tiny_policy
+from recgym.report import learning_curve
 from recgym.rewards import format_answer
 
 SMALL_SHOP = {"num_products": 300, "num_queries": 120}
@@ -157,6 +158,7 @@ def test_cli_train_sft_then_eval(tmp_path: Path, capsys) -> None:
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2] and all(r["loss"] > 0 for r in records)
     assert json.loads((out / "config.json").read_text())["batch_size"] == 4
+    assert learning_curve(out).axes[0].get_title() == "SFT learning curve: sft"
     result = tmp_path / "r.json"
     assert main(["eval", "--env", "RecR1/Shop-BM25-v0", "--env-kwargs", kwargs, "--agent", f"sft:{out / 'final'}",
                  "--max-examples", "4", "--num-envs", "4", "--out", str(result)]) == 0

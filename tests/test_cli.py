@@ -9,7 +9,7 @@ import pytest
 import recgym  # noqa: F401  (registers the ids)
 from recgym.agents import PseudoRelevanceFeedbackAgent, RandomAgent, RawQueryAgent, compare, evaluate
 from recgym.cli import main, parse_set
-from recgym.report import plot_learning_curve, results_table, rolling_mean
+from recgym.report import learning_curve, logged_algorithm, plot_learning_curve, results_table, rolling_mean
 
 ENV = "RecR1/Shop-BM25-v0"
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
@@ -133,6 +133,7 @@ def test_plot_writes_png(trained_run, tmp_path, capsys):
     assert str(target) in capsys.readouterr().out
     assert main(["plot", str(trained_run)]) == 0  # default path inside the run
     assert (trained_run / "learning_curve.png").read_bytes().startswith(PNG_MAGIC)
+    assert learning_curve(trained_run).axes[0].get_title() == f"GRPO learning curve: {trained_run.name}"
 
 
 def test_plot_without_validation_and_errors(tmp_path, capsys):
@@ -146,6 +147,15 @@ def test_plot_without_validation_and_errors(tmp_path, capsys):
     assert exc.value.code == 1 and "metrics.jsonl not found" in capsys.readouterr().err
     (empty / "metrics.jsonl").write_text("\n")
     assert "is empty" in usage_error(capsys, ["plot", str(empty)])
+    (empty / "metrics.jsonl").write_text('{"step": 1, "reward_mean": 0.5}\n{"step": 2, "rew')  # a killed run's tail
+    with pytest.raises(ValueError, match=f"{empty / 'metrics.jsonl'}, line 2: malformed JSON"):
+        plot_learning_curve(empty)
+
+
+def test_the_curve_is_titled_by_the_algorithm_its_log_shows():
+    assert logged_algorithm([{"step": 1, "reward_mean": 0.2}, {"step": 2, "val/reward": 0.1}]) == "GRPO"
+    assert logged_algorithm([{"step": 1, "loss": 2.0, "target_tokens": 9.0}]) == "SFT"
+    assert logged_algorithm([{"step": 1, "loss": 2.0}]) is None  # nothing tells: no algorithm in the title
 
 
 def test_models_tiny(capsys):
