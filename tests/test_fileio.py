@@ -3,6 +3,7 @@ no partial file under the real name), and JSON Lines reading with errors that na
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import re
@@ -19,6 +20,7 @@ from recgym.fileio import (
     atomic_write_text,
     iter_jsonl,
     read_jsonl,
+    sha256_file,
 )
 from recgym.tempdirs import remove_stale
 
@@ -129,6 +131,12 @@ def test_without_replace_a_complete_folder_of_another_writer_is_kept(tmp_path: P
         with atomic_dir(target, complete=lambda folder: (folder / "config.json").is_file()) as tmp:
             (tmp / "config.json").write_text("ours")
     assert names(target) == ["junk"] and names(tmp_path) == ["model"]
+
+
+def test_sha256_file_hashes_across_read_chunks(tmp_path: Path) -> None:
+    data = os.urandom(3 * (1 << 20) + 17)  # more than one 1 MiB read, and a partial last one
+    (tmp_path / "big.bin").write_bytes(data)
+    assert sha256_file(tmp_path / "big.bin") == hashlib.sha256(data).hexdigest()
 
 
 # -------------------------------------------------------------------------------------------------- JSON Lines

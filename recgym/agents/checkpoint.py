@@ -13,7 +13,6 @@ complete one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from recgym.fileio import OLD_PREFIX, TEMP_PREFIX
+from recgym.fileio import OLD_PREFIX, TEMP_PREFIX, sha256_file
 from recgym.paths import POLICY_DIR as POLICY_DIR  # a checkpoint's policy folder (re-exported)
 from recgym.tempdirs import remove_stale
 
@@ -94,14 +93,6 @@ def remove_stale_temporaries(output_dir: str | os.PathLike[str]) -> list[Path]:
 
 
 # -------------------------------------------------------------------------------------------------- manifest
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _files(folder: Path) -> dict[str, Path]:
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -110,7 +101,7 @@ def write_manifest(folder: Path, step: int) -> None:
     """Record ``step`` and each file's size and sha256 in ``folder/manifest.json``; call it after every other file
     is written, so a manifest vouches for a finished checkpoint."""
     files = {
-        name: {"size": path.stat().st_size, "sha256": _sha256(path)}
+        name: {"size": path.stat().st_size, "sha256": sha256_file(path)}
         for name, path in _files(folder).items()
         if name != MANIFEST_FILE
     }
@@ -144,7 +135,7 @@ def verify_checkpoint(folder: str | os.PathLike[str]) -> dict[str, Any]:
         if (size := on_disk[name].stat().st_size) != entry["size"]:
             raise CheckpointError(f"{folder}: {name} has {size:,} bytes, the manifest says {entry['size']:,}")
     for name, entry in listed.items():
-        if _sha256(on_disk[name]) != entry["sha256"]:
+        if sha256_file(on_disk[name]) != entry["sha256"]:
             raise CheckpointError(f"{folder}: {name} does not match its sha256 in the manifest (damaged)")
     named = _STEP_DIR.match(folder.name)
     if named and int(named.group(1)) != step:
