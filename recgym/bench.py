@@ -53,19 +53,20 @@ class BenchTask:
     recommenders: tuple[str, ...] | None = None
 
 
-PAPER_SUITE: tuple[BenchTask, ...] = (
-    BenchTask("ESCI product search", "ESCI", ("esci", "esci_sample")),
-    # Rec-R1 evaluates on all C4 queries (they are BLAIR's test queries): no train/val carve
-    BenchTask("Amazon-C4 product search", "C4", ("amazon-c4", "amazon_c4_closed"),
-              dataset_kwargs={"split_fractions": {"test": 1.0}}),
-    BenchTask("Amazon Reviews 2023 Video_Games: sequential", "SeqRec",
-              ("seqrec/Video_Games", "amazon_seqrec_video_games")),
-    BenchTask("Amazon Reviews 2023 Baby_Products: sequential", "SeqRec",
-              ("seqrec/Baby_Products", "amazon_seqrec_baby_products")),
-    BenchTask("Games-6k (RecBole, Amazon 2018 Video Games): sequential", "SeqRec", ("games6k",), max_examples=500),
-    BenchTask("Synthetic shop: product search (offline default, synthetic data)", "Shop"),
-    BenchTask("Synthetic shop: sequential recommendation (offline default, synthetic data)", "ShopSeq"),
-)
+def paper_suite() -> tuple[BenchTask, ...]:
+    """The paper-table suite, from the task registry (``TaskSpec.suite``): real-data tables first, then the
+    synthetic shop's, each group in registration order."""
+    from recgym.tasks import TASKS
+
+    specs = sorted(TASKS.values(), key=lambda spec: spec.synthetic)  # stable: keeps the registration order
+    return tuple(
+        BenchTask(t.title, spec.id_task, t.folders, dict(t.dataset_kwargs), t.max_examples)
+        for spec in specs
+        for t in spec.suite
+    )
+
+
+PAPER_SUITE: tuple[BenchTask, ...] = paper_suite()
 SUITES = {"paper": PAPER_SUITE}
 
 
@@ -96,9 +97,10 @@ def trained_spec(folder: str) -> str:
 
 
 def env_ids(task: BenchTask) -> list[str]:
-    from recgym.envs.registration import TASKS
+    from recgym.tasks import TASKS
 
-    recs = TASKS[task.id_task][1] if task.recommenders is None else task.recommenders
+    spec = next(s for s in TASKS.values() if s.id_task == task.id_task)
+    recs = spec.recommenders if task.recommenders is None else task.recommenders
     return [f"RecR1/{task.id_task}-{rec}-v0" for rec in recs]
 
 

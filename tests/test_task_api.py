@@ -17,7 +17,10 @@ import recgym  # noqa: F401  (registers the ids)
 from recgym.agents import RawQueryAgent, evaluate
 from recgym.agents.base import split_size
 from recgym.envs import Task, task_of
+from recgym.data import Catalog, Example, TaskDataset
+from recgym.envs.registration import registered_ids
 from recgym.rewards import PRESETS, RewardPreset, get_preset, preset_names, register_preset
+from recgym.tasks import TASKS, TaskSpec, register_task
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
@@ -118,6 +121,35 @@ def test_builtin_presets_action_for_round_trips_through_parse():
             assert ok
             expected = query if name != "expand" or query.startswith(raw) else f"{raw} {query}"
             assert searched == expected, (name, query)
+
+
+def mugs(num_copies: int = 1) -> TaskDataset:
+    """A custom task's loader: three mugs, one query whose relevant items are the two travel mugs."""
+    titles = {"a": "steel travel mug", "b": "travel mug with lid", "c": "ceramic coffee mug"}
+    catalog = Catalog(item_ids=tuple(titles), fields={"title": tuple(titles.values())})
+    examples = (Example("q0", query="travel mug", relevant={"a": 1.0, "b": 1.0}),) * num_copies
+    return TaskDataset("mugs", "search", catalog, {"train": examples, "test": examples})
+
+
+def test_a_custom_task_is_one_spec():
+    spec = TaskSpec("TestMugs", "testmugs", "search", ("BM25",), loader=mugs)
+    register_task(spec)
+    try:
+        assert "RecR1/TestMugs-BM25-v0" in registered_ids()
+        env = gym.make("RecR1/TestMugs-BM25-v0", reward="plain", dataset_kwargs={"num_copies": 2})
+        assert task_of(env).num_examples("train") == 2
+        env.reset(options={"index": 0})
+        _, reward, *_ = env.step("travel mug")
+        assert reward == pytest.approx(1.0)  # both travel mugs ranked first: ideal NDCG
+        env.reset(options={"index": 0})
+        assert env.step("ceramic")[1] == 0.0
+        with pytest.raises(ValueError, match="already registered"):
+            register_task(TaskSpec("TestMugs", "other", "search", ("BM25",), loader=mugs))
+        with pytest.raises(ValueError, match="kind"):
+            TaskSpec("X", "x", "ranking", ("BM25",), loader=mugs)
+    finally:
+        TASKS.pop("testmugs", None)
+        gym.registry.pop("RecR1/TestMugs-BM25-v0", None)
 
 
 # ------------------------------------------------------------------------------------- no reaching into envs

@@ -74,8 +74,14 @@ class Source:
     title: str
     base_url: str
     alternative: str  # where else to get it, for the manual-download message
-    prepared: str  # folder under the data cache that ``prepare`` writes (a REAL_TASKS cache_name)
     default_categories: tuple[str, ...] = ()
+
+    @property
+    def prepared(self) -> str:
+        """Folder under the data cache that ``prepare`` writes: the ``cache_name`` of the task it builds."""
+        from recgym.tasks import spec_for_fetch
+
+        return str(spec_for_fetch(self.name).cache_name)
 
 
 SOURCES: dict[str, Source] = {
@@ -84,7 +90,6 @@ SOURCES: dict[str, Source] = {
         "Amazon Shopping Queries (ESCI)",
         "https://github.com/amazon-science/esci-data/raw/main",
         "the Hub dataset tasksource/esci (same rows, labels spelled out)",
-        "esci",
         ESCI_PAPER_CATEGORIES,
     ),
     "amazon-c4": Source(
@@ -92,14 +97,12 @@ SOURCES: dict[str, Source] = {
         "Amazon-C4 (complex product search)",
         "https://huggingface.co/datasets/McAuley-Lab/Amazon-C4/resolve/main",
         "load_dataset('McAuley-Lab/Amazon-C4') for the queries",
-        "amazon-c4",
     ),
     "amazon-reviews-2023": Source(
         "amazon-reviews-2023",
         "Amazon Reviews 2023 (McAuley Lab)",
         "https://huggingface.co/datasets/McAuley-Lab/Amazon-Reviews-2023/resolve/main",
         "https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023/ (gzipped copies; gunzip them)",
-        "seqrec",
         SEQREC_PAPER_CATEGORIES,
     ),
 }

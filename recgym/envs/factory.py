@@ -1,16 +1,17 @@
-"""Building registered envs: task name -> dataset (real files or the synthetic shop), recommender name -> index."""
+"""Building registered envs: task name -> dataset (real files or the synthetic shop, as its
+:class:`~recgym.tasks.TaskSpec` says), recommender name -> index."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from recgym.data.types import TaskDataset
 from recgym.paths import data_cache_dir
+from recgym.tasks import TaskSpec, get_task_spec
 from recgym.recommenders import BM25Recommender, DenseRecommender, HybridRecommender, Recommender
 
 
@@ -18,65 +19,17 @@ class DatasetNotFoundError(FileNotFoundError):
     """A real-data env was made without its files; recgym never substitutes synthetic data silently."""
 
 
-@dataclass(frozen=True)
-class RealTask:
-    """How a real-data task is found and loaded, and what to tell a user who has not got its files."""
-
-    loader: str  # attribute of recgym.data.loaders
-    cache_name: str  # folder under the recgym data cache
-    files: str
-    name: str
-    source: str
-    fetch: str = ""  # dataset name of `recgym data fetch/prepare` that builds this folder
-
-
-REAL_TASKS: dict[str, RealTask] = {
-    "esci": RealTask(
-        "load_esci",
-        "esci",
-        "shopping_queries_dataset_examples.parquet and shopping_queries_dataset_products.parquet",
-        "Amazon Shopping Queries (ESCI)",
-        "github.com/amazon-science/esci-data (shopping_queries_dataset/, Git LFS) or the Hub dataset tasksource/esci",
-        "esci",
-    ),
-    "c4": RealTask(
-        "load_search_jsonl",
-        "amazon-c4",
-        "queries.jsonl ({qid, query, item_id}) and items.jsonl ({item_id, title})",
-        "Amazon-C4",
-        "the Hub dataset McAuley-Lab/Amazon-C4",
-        "amazon-c4",
-    ),
-    "seqrec": RealTask(
-        "load_sequential",
-        "seqrec",
-        "users.jsonl ({user_id, split, history, target}) and items.jsonl, or RecBole .item/.inter files",
-        "sequential recommendation (Amazon Reviews 2023 / RecBole)",
-        "the Hub dataset McAuley-Lab/Amazon-Reviews-2023 (0core_timestamp_w_his_* and raw_meta_*)",
-        "amazon-reviews-2023",
-    ),
-}
-SYNTHETIC_TASKS: dict[str, str] = {"shop": "make_shop", "shopseq": "make_shop_sequential"}
-
-PYSERINI_BM25: dict[str, Any] = {"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True}
-"""BM25Recommender settings that reproduce Rec-R1's pyserini retriever (benchmarks/lucene_parity.py)."""
-TASK_BM25_DEFAULTS: dict[str, dict[str, Any]] = {task: PYSERINI_BM25 for task in REAL_TASKS}
-"""Per-task BM25 defaults: the paper's real-data tasks rank as pyserini does; the synthetic shop keeps bm25s's own
-tokenizer. They apply unless the caller's BM25 kwargs name an ``analyzer`` (then BM25Recommender's defaults do)."""
-
-
-def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str, subdir: str | None = None) -> Path:
-    spec = REAL_TASKS[task]
+def _resolve_real_dir(spec: TaskSpec, data_dir: str | Path | None, env_id: str, subdir: str | None = None) -> Path:
     path = Path(data_dir).expanduser() if data_dir is not None else data_cache_dir(spec.cache_name)
     path = path / subdir if subdir else path
     if not path.is_dir():
         where = "the data_dir you passed" if data_dir is not None else "the recgym data cache"
         home = path if data_dir is None else data_cache_dir(spec.cache_name) / (subdir or "")
         flags = f" --category {subdir}" if subdir else ""
+        build = f"`recgym data fetch {spec.fetch}{flags}` then `recgym data prepare {spec.fetch}{flags}` build it, or "
         raise DatasetNotFoundError(
-            f"{env_id or task} uses real {spec.name} data only, and {where} ({path}) does not exist. "
-            f"`recgym data fetch {spec.fetch}{flags}` then `recgym data prepare {spec.fetch}{flags}` build it, or "
-            f"put {spec.files} in {home} or pass data_dir=... "
+            f"{env_id or spec.name} uses real {spec.title} data only, and {where} ({path}) does not exist. "
+            f"{build if spec.fetch else ''}put {spec.files} in {home} or pass data_dir=... "
             f"(source: {spec.source}). For an offline env on the seeded synthetic shop use "
             f"'RecR1/Shop-BM25-v0' or 'RecR1/ShopSeq-BM25-v0'."
         )
@@ -84,35 +37,31 @@ def _resolve_real_dir(task: str, data_dir: str | Path | None, env_id: str, subdi
 
 
 def _category_kwargs(
-    task: str, category: str, kwargs: dict[str, Any], env_id: str
+    spec: TaskSpec, category: str, kwargs: dict[str, Any], env_id: str
 ) -> tuple[str | None, dict[str, Any]]:
-    """``category=``, the paper's per-domain setting: ESCI filters its catalog and queries by product category;
-    prepared sequential data holds one folder per category. Returns (sub-folder, dataset kwargs)."""
-    if task == "esci":
+    """``category=``, the paper's per-domain setting (``TaskSpec.category_kwarg``): ESCI filters its catalog and
+    queries by product category; prepared sequential data holds one folder per category. Returns (sub-folder,
+    dataset kwargs)."""
+    if spec.category_kwarg == "filter":
         if kwargs.get("categories") not in (None, [category], (category,)):
             raise ValueError(f"category={category!r} contradicts dataset_kwargs categories={kwargs['categories']!r}")
         return None, {**kwargs, "categories": [category]}
-    if task == "seqrec":
+    if spec.category_kwarg == "subdir":
         return category, kwargs
     raise ValueError(
-        f"{env_id or task} takes no category=: ESCI and SeqRec ids do. For one Amazon-C4 domain run "
+        f"{env_id or spec.name} takes no category=: ESCI and SeqRec ids do. For one Amazon-C4 domain run "
         f"`recgym data prepare amazon-c4 --category {category} --out DIR` and pass data_dir=DIR"
     )
 
 
 @lru_cache(maxsize=4)
 def _load_cached(task: str, data_dir: str, kwargs_json: str, mtime_ns: int) -> TaskDataset:
-    from recgym.data import loaders
-
-    loader: Callable[..., TaskDataset] = getattr(loaders, REAL_TASKS[task].loader)
-    return loader(data_dir, **json.loads(kwargs_json))
+    return get_task_spec(task).load_function()(data_dir, **json.loads(kwargs_json))
 
 
 @lru_cache(maxsize=4)
 def _make_synthetic(task: str, kwargs_json: str) -> TaskDataset:
-    from recgym.data import synthetic
-
-    return getattr(synthetic, SYNTHETIC_TASKS[task])(**json.loads(kwargs_json))
+    return get_task_spec(task).load_function()(**json.loads(kwargs_json))
 
 
 def load_task_dataset(
@@ -125,22 +74,21 @@ def load_task_dataset(
     """The dataset of a registered task. Loads are memoised per process (datasets are immutable), keyed by the
     folder's contents' modification times so edited files are re-read. ``category`` selects one Amazon domain of
     the real data (see ``recgym data prepare``)."""
+    spec = get_task_spec(task)
     kwargs = dict(dataset_kwargs or {})
     subdir = None
     if category is not None:
-        if task not in REAL_TASKS:
+        if spec.synthetic:
             raise ValueError(f"{env_id or task} takes no category= (it is not a real-data task)")
-        subdir, kwargs = _category_kwargs(task, category, kwargs, env_id)
-    if task in SYNTHETIC_TASKS:
+        subdir, kwargs = _category_kwargs(spec, category, kwargs, env_id)
+    if spec.synthetic:
         if data_dir is not None:
             raise ValueError(
                 f"{env_id or task} is the built-in synthetic shop and takes no data_dir; "
                 "use a real-data id (RecR1/ESCI-*, RecR1/C4-*, RecR1/SeqRec-*) for files"
             )
         return _make_synthetic(task, json.dumps(kwargs, sort_keys=True))
-    if task not in REAL_TASKS:
-        raise ValueError(f"unknown task {task!r}; known: {sorted([*SYNTHETIC_TASKS, *REAL_TASKS])}")
-    path = _resolve_real_dir(task, data_dir, env_id, subdir)
+    path = _resolve_real_dir(spec, data_dir, env_id, subdir)
     stamp = max((p.stat().st_mtime_ns for p in path.iterdir()), default=0)
     return _load_cached(task, str(path.resolve()), json.dumps(kwargs, sort_keys=True), stamp)
 
@@ -172,10 +120,11 @@ def make_recommender(
 def task_recommender_kwargs(
     task: str, recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """``recommender_kwargs`` with the task's BM25 defaults (:data:`TASK_BM25_DEFAULTS`) filled in."""
+    """``recommender_kwargs`` with the task's BM25 defaults (``TaskSpec.bm25_defaults``) filled in; they apply
+    unless the caller's BM25 kwargs name an ``analyzer`` (then BM25Recommender's defaults do)."""
     kwargs = dict(recommender_kwargs or {})
-    defaults = TASK_BM25_DEFAULTS.get(task)
-    if defaults is None or recommender not in ("bm25", "hybrid"):
+    defaults = get_task_spec(task).bm25_defaults
+    if not defaults or recommender not in ("bm25", "hybrid"):
         return kwargs
     if recommender == "bm25":
         return kwargs if "analyzer" in kwargs else {**defaults, **kwargs}
