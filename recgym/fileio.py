@@ -132,6 +132,12 @@ def iter_jsonl(
             yield lineno, record
 
 
+def located_error(path: Path, lineno: int, problem: str) -> ValueError:
+    """``ValueError("<path>:<line>: <problem>")``: the compiler-style location user-written files (SFT pairs, IFEval
+    prompts) are reported with."""
+    return ValueError(f"{path}:{lineno}: {problem}")
+
+
 def read_jsonl(path: str | os.PathLike[str]) -> list[JsonRecord]:
     """Every object of the JSON Lines file ``path``, in order (see :func:`iter_jsonl` for the errors)."""
     return [record for _, record in iter_jsonl(path)]

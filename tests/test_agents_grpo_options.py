@@ -107,7 +107,12 @@ def test_dynamic_sampling_fills_the_step_with_informative_groups(tmp_path: Path)
     venv = KeywordVectorEnv(P * G, reward_fn=mostly_flat_reward)
     resets, batch_sizes = [], []
     reset, update = venv.reset, agent.update
-    venv.reset = lambda **kw: resets.append(kw["options"]["indices"][::G]) or reset(**kw)
+    def recording_reset(**kw):
+        if "indices" in kw.get("options", {}):  # the trainer's group resets (not its split-size probe)
+            resets.append(kw["options"]["indices"][::G])
+        return reset(**kw)
+
+    venv.reset = recording_reset
     agent.update = lambda batch, adv, **kw: batch_sizes.append(len(batch)) or update(batch, adv, **kw)
     history = agent.train(venv, progress=False)
 

@@ -117,7 +117,7 @@ def test_pairs_file_formats_and_errors(tmp_path: Path) -> None:
                     + json.dumps({"example_id": "q2", "completion": "lamp"}) + "\n")
     pairs = load_pairs_jsonl(path, env)
     assert pairs[0] == SFTPair("p", "c") and pairs[1].completion == "lamp" and "desk lamp" in pairs[1].prompt
-    for text, needle in [("{broken\n", f"{path}:1: not valid JSON"),
+    for text, needle in [("{broken\n", f"{path}:1: malformed JSON"),
                          (json.dumps({"prompt": "p"}) + "\n", "string 'completion'"),
                          (json.dumps({"example_id": "nope", "completion": "c"}) + "\n", "'nope' is not in"),
                          ("\n", "holds no pairs")]:

@@ -5,10 +5,7 @@ fields; a subclass may re-declare a field to change its default and cite where t
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import inspect
-import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -130,20 +127,4 @@ class PolicyTrainingConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
-def field_docs(config_class: type[PolicyTrainingConfig] = PolicyTrainingConfig) -> dict[str, str]:
-    """Field name -> its docstring (the string literal after the field), the most derived class's winning, e.g. for
-    CLI help."""
-    docs: dict[str, str] = {}
-    for klass in reversed(config_class.__mro__):
-        if not (isinstance(klass, type) and issubclass(klass, PolicyTrainingConfig)):
-            continue
-        body = ast.parse(inspect.getsource(klass)).body[0].body  # type: ignore[attr-defined]
-        for node, nxt in itertools.pairwise(body):
-            is_field = isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-            is_doc = isinstance(nxt, ast.Expr) and isinstance(getattr(nxt.value, "value", None), str)
-            if is_field and is_doc:
-                docs[node.target.id] = " ".join(nxt.value.value.split())
-    return docs
-
-
-__all__ = ["PolicyTrainingConfig", "field_docs"]
+__all__ = ["PolicyTrainingConfig"]

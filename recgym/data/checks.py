@@ -12,7 +12,6 @@ end when no size is known. Full checks of a large file take seconds, so a pass i
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 from recgym.data.sources import RemoteFile
+from recgym.fileio import sha256_file
 
 CHUNK = 1 << 20
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
@@ -70,12 +70,7 @@ def validate(path: Path, spec: RemoteFile, label: str | Path | None = None, expe
         raise FetchError(f"{name}: {rows:,} rows, the card states {spec.rows:,} (cut short? another version?)")
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_of = sha256_file  # the name fetch re-exports
 
 
 # ------------------------------------------------------------------------------------------- memo of passes

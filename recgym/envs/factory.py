@@ -11,7 +11,7 @@ from typing import Any
 
 from recgym.data.types import TaskDataset
 from recgym.paths import data_cache_dir
-from recgym.tasks import TaskSpec, get_task_spec
+from recgym.tasks import TASKS, TaskSpec, get_task_spec
 from recgym.recommenders import BM25Recommender, DenseRecommender, HybridRecommender, Recommender
 
 
@@ -123,7 +123,8 @@ def task_recommender_kwargs(
     """``recommender_kwargs`` with the task's BM25 defaults (``TaskSpec.bm25_defaults``) filled in; they apply
     unless the caller's BM25 kwargs name an ``analyzer`` (then BM25Recommender's defaults do)."""
     kwargs = dict(recommender_kwargs or {})
-    defaults = get_task_spec(task).bm25_defaults
+    spec = TASKS.get(task)  # a user's own dataset may come under any task name
+    defaults = spec.bm25_defaults if spec is not None else {}
     if not defaults or recommender not in ("bm25", "hybrid"):
         return kwargs
     if recommender == "bm25":

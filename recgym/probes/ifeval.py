@@ -18,7 +18,6 @@ instructions are all unsupported is excluded (not generated, not in the denomina
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recgym.fileio import iter_jsonl, located_error
 from recgym.probes.bundled import BUNDLED_PATH
 from recgym.probes.instructions import check_instruction, is_supported
 
@@ -58,13 +58,7 @@ def load_jsonl(path: str | os.PathLike[str]) -> list[Row]:
     if not path.is_file():
         raise FileNotFoundError(f"IFEval prompt file {path} does not exist")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{number}: not valid JSON ({err})") from None
+    for number, record in iter_jsonl(path, error=located_error):
         rows.append(_validate(record, f"{path}:{number}"))
     if not rows:
         raise ValueError(f"{path} holds no prompts")

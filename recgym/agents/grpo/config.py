@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recgym.agents.grpo.loss import IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, SCALE_REWARDS
-from recgym.agents.train_config import PolicyTrainingConfig, field_docs
+from recgym.agents.train_config import PolicyTrainingConfig
 
 
 @dataclass
@@ -217,4 +217,4 @@ class GRPOConfig(PolicyTrainingConfig):
         return cls(**preset)
 
 
-__all__ = ["GRPOConfig", "field_docs"]
+__all__ = ["GRPOConfig"]

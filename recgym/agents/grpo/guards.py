@@ -8,7 +8,6 @@ this module adds two cheap text-level signals computed from the step's completio
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections import Counter
@@ -16,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from recgym.fileio import iter_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,7 @@ class CollapseGuard:
         path = Path(metrics_file)
         if step <= 0 or not path.is_file():
             return
-        for line in path.read_text().splitlines():
-            record = json.loads(line) if line.strip() else {}
+        for _, record in iter_jsonl(path):
             if record.get("step") == step and "top_completion" in record:
                 self.previous_top = record["top_completion"]
                 self.streak = int(record.get("collapse_streak", 0))

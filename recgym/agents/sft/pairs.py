@@ -7,13 +7,13 @@ like GRPO.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recgym.envs.task import task_of
+from recgym.fileio import iter_jsonl, located_error
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,9 @@ def load_pairs_jsonl(path: str | os.PathLike[str], env: Any | None = None, split
         raise FileNotFoundError(f"SFT pairs file {path} not found")
     prompts: dict[str, str] | None = None
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in iter_jsonl(path, error=located_error):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("completion"), str):
+        if not isinstance(row.get("completion"), str):
             raise ValueError(f"{where}: expected an object with a string 'completion'")
         if isinstance(row.get("prompt"), str):
             pairs.append(SFTPair(row["prompt"], row["completion"]))
