@@ -1,8 +1,8 @@
 """The ``recgym`` command: evaluate agents (and probe LLMs), train GRPO or SFT, plot a run, fetch the default policy.
 
-A thin argparse layer over the library (``evaluate``, ``GRPOAgent``/``SFTAgent``, ``recgym.probes``,
-``recgym.report``): everything it does is one call away in Python too. Usage errors exit with status 2 and one line
-saying what to change.
+A thin argparse layer over the library (agents from ``recgym.agents.make_agent``, ``evaluate``, ``train``,
+``recgym.probes``, ``recgym.report``): everything it does is one call away in Python too. Usage errors exit with
+status 2 and one line saying what to change.
 
     recgym eval --env RecR1/Shop-BM25-v0 --agent raw prf random --baseline raw --out results.json
     recgym train --env RecR1/Shop-BM25-v0 --preset cpu --num-steps 100 --out runs/shop
@@ -24,21 +24,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from recgym.agents.registry import AGENT_KINDS, AgentSpecError, make_agent, options_for, parse_spec, trainable_kinds
 from recgym.envs.task import task_of
+from recgym.paths import METRICS_FILE
 from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
 from recgym.provenance import provenance
 from recgym.rewards import preset_names
 
-TINY_MODEL = "tiny"
-"""``--model tiny``: a random few-thousand-parameter model built in memory (``recgym.models.tiny_policy``). For tests
-and smoke runs of the plumbing only; it writes nonsense."""
-
-AGENTS = ("raw", "random", "prf", "prompt", "grpo:PATH", "sft:PATH")
-ALGOS = {"grpo": "GRPOAgent", "sft": "SFTAgent"}
-"""``train --algo`` and the ``--agent KIND:PATH`` kinds that load a saved trained agent -> its class in
-``recgym.agents`` (whose ``config_class`` is the algorithm's config)."""
+AGENT_OPTIONS = ("model", "seed", "max_new_tokens", "response_prefix")
+"""``recgym eval`` flags passed to ``make_agent`` as the options of the same names, to the kinds that take them."""
 PRESETS = ("cpu", "paper")
-COMMAND_MODULES: tuple[str, ...] = ("recgym.bench", "recgym.data.commands")
+COMMAND_MODULES: tuple[str, ...] = ("recgym.paper_table", "recgym.data.commands")
 """Modules that add their own sub-commands: each has ``add_parser(subparsers)``, which registers a parser whose
 ``func(args) -> int`` runs it (so a topic's command lives beside its code, not in this file)."""
 
@@ -48,15 +44,9 @@ class UsageError(Exception):
 
 
 # --------------------------------------------------------------------------------------------------- helpers
-def load_policy(name: str | None) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` for ``--model``: the one place that knows the ``tiny`` test model."""
-    if name == TINY_MODEL:
-        from recgym.models import tiny_policy
-
-        return tiny_policy()
-    from recgym.models import load_default_policy
-
-    return load_default_policy(name)
+def agent_choices() -> str:
+    """The ``--agent`` values: a kind, or ``KIND:PATH`` of a saved trained agent."""
+    return ", ".join(f"{name}:PATH" if kind.trainable else name for name, kind in AGENT_KINDS.items())
 
 
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -96,48 +86,16 @@ def _make_vec(args: argparse.Namespace, num_envs: int) -> tuple[Any, dict[str, A
         raise UsageError(f"cannot make {args.env} with --env-kwargs {kwargs}: {err}") from None
 
 
-def _parse_agent(spec: str) -> tuple[str, str | None]:
-    kind, _, path = spec.partition(":")
-    if kind not in {a.partition(":")[0] for a in AGENTS} or (kind in ALGOS) != bool(path):
-        raise UsageError(f"unknown agent {spec!r}; choose from {', '.join(AGENTS)} (grpo/sft take the saved folder)")
-    return kind, path or None
-
-
-def make_agent(
-    spec: str,
-    venv: Any,
-    model: str | None = None,
-    seed: int = 0,
-    max_new_tokens: int = 64,
-    response_prefix: str = "",
-) -> Any:
-    """The agent named by an ``--agent`` value, acting in ``venv``. ``response_prefix`` is the zero-shot LLM's
-    assistant prefill (trained agents keep the one they were trained with)."""
-    kind, path = _parse_agent(spec)
-    if kind == "raw":
-        from recgym.agents import RawQueryAgent
-
-        return RawQueryAgent()
-    if kind == "random":
-        from recgym.agents import RandomAgent
-
-        return RandomAgent(venv.single_action_space, seed=seed)
-    if kind == "prf":
-        from recgym.agents import PseudoRelevanceFeedbackAgent
-
-        return PseudoRelevanceFeedbackAgent(venv)
-    if kind == "prompt":
-        from recgym.agents import PromptingAgent
-        from recgym.agents.hf_policy import SamplingConfig
-
-        return PromptingAgent(
-            *load_policy(model), sampling=SamplingConfig(max_new_tokens=max_new_tokens), response_prefix=response_prefix
-        )
-    if not Path(path).is_dir():
-        raise UsageError(f"agent {spec!r}: {path} is not a folder (pass the saved agent, e.g. OUT/final)")
-    cls, _ = _algo_classes(kind)
-    # a LoRA agent needs its base model: --model names it; full fine-tunes are self-contained
-    return cls.load(path, *load_policy(model)) if model else cls.load(path)
+def check_eval_agent(spec: str) -> None:
+    """An ``--agent`` value ``recgym eval`` can run: a kind, or the saved folder of a trained kind."""
+    try:
+        name, folder = parse_spec(spec)
+    except AgentSpecError:
+        name, folder = "", None
+    if name not in AGENT_KINDS or AGENT_KINDS[name].trainable != bool(folder):
+        raise UsageError(f"unknown agent {spec!r}; choose from {agent_choices()} (grpo/sft take the saved folder)")
+    if folder and not Path(folder).is_dir():
+        raise UsageError(f"agent {spec!r}: {folder} is not a folder (pass the saved agent, e.g. OUT/final)")
 
 
 # ------------------------------------------------------------------------------------------------------ eval
@@ -148,7 +106,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     specs = list(dict.fromkeys(args.agent))
     for spec in specs:  # all agent names are checked before the env is built or a model loaded
-        _parse_agent(spec)
+        check_eval_agent(spec)
     if args.baseline is not None and (args.baseline not in specs or len(specs) < 2):
         raise UsageError(f"--baseline {args.baseline!r} must be one of several evaluated agents, got --agent "
                          f"{' '.join(specs)}")
@@ -161,7 +119,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--split {args.split}: {err}") from None
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        agent = make_agent(spec, venv, args.model, args.seed, args.max_new_tokens, args.response_prefix)
+        agent = make_agent(spec, venv, **options_for(spec, {key: getattr(args, key) for key in AGENT_OPTIONS}))
         results[spec] = evaluate(agent, venv, split=args.split, max_examples=args.max_examples)
         if args.probe:
             results[spec].update(_probe(args, agent))
@@ -212,18 +170,15 @@ def _preset_name(venv: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------- train
-def _algo_classes(algo: str) -> tuple[Any, Any]:
-    """``(agent class, config class)`` of a trained-agent kind."""
-    import recgym.agents
-
-    agent_class = getattr(recgym.agents, ALGOS[algo])
-    return agent_class, agent_class.config_class
+def config_class_of(algo: str) -> Any:
+    """The config class of a trainable agent kind (``GRPOConfig``, ``SFTConfig``)."""
+    return AGENT_KINDS[algo].resolve().config_class
 
 
 def parse_set(items: Sequence[str], algo: str = "grpo") -> dict[str, Any]:
     """``--set key=value`` pairs -> the algorithm's config fields, each value converted to its field's type (clear
     errors for unknown keys and unconvertible values)."""
-    _, config_class = _algo_classes(algo)
+    config_class = config_class_of(algo)
     hints = typing.get_type_hints(config_class)
     fields = {f.name for f in dataclasses.fields(config_class)}
     out: dict[str, Any] = {}
@@ -264,7 +219,9 @@ def _convert(text: str, annotation: Any) -> Any:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Preset, then ``--config`` file, then ``--set``, then the dedicated flags: later sources win."""
-    _, config_class = _algo_classes(args.algo)
+    from recgym.models import TINY_MODEL
+
+    config_class = config_class_of(args.algo)
     data = (config_class.cpu() if args.preset == "cpu" else config_class()).to_dict()
     if args.config:
         try:
@@ -289,19 +246,17 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    agent_class, _ = _algo_classes(args.algo)
     config = build_config(args)
     # GRPO needs one sub-env per completion of a step; SFT only evaluates in the env
     venv, _ = _make_vec(args, getattr(config, "num_envs", 16))
-    model, tokenizer = load_policy(args.model) if args.model is not None else (None, None)
-    agent = agent_class(config, model, tokenizer)
+    agent = make_agent(args.algo, venv, config=config, model=args.model)  # no --model: the config's
     history = agent.train(venv, resume=args.resume or None)
     final = Path(config.output_dir) / "final"
     agent.save(final)
     last = history[-1] if history else {}
     summary = {k: round(v, 4) for k, v in last.items() if isinstance(v, float)}
     print(f"trained {agent.step} steps; last step: {summary}")
-    print(f"metrics: {Path(config.output_dir) / 'metrics.jsonl'}\nfinal agent: {final}")
+    print(f"metrics: {Path(config.output_dir) / METRICS_FILE}\nfinal agent: {final}")
     return 0
 
 
@@ -325,6 +280,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         from recgym.models import install_default_policy
 
         install_default_policy()  # pinned by sha256; nothing else in recgym installs packages
+    from recgym.models import TINY_MODEL, load_policy
+
     model, _ = load_policy(args.model)
     where = "in memory (test model, not cached)" if args.model == TINY_MODEL else model.name_or_path
     num_params = sum(p.numel() for p in model.parameters())
@@ -339,8 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate and probe agents, train GRPO (Rec-R1) or SFT, benchmark, plot, fetch models and data.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    model_help = (f"policy: a local folder or Hub id; default: offline SmolLM2-135M-Instruct "
-                  f"('{TINY_MODEL}': a random test model, for smoke runs only)")
+    model_help = ("policy: a local folder or Hub id; default: offline SmolLM2-135M-Instruct "
+                  "('tiny': a random test model, for smoke runs only)")
 
     def env_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--env", required=True, help="env id, e.g. RecR1/Shop-BM25-v0")
@@ -354,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate agents on a split; prints a table, writes JSON")
     env_options(ev)
     ev.add_argument("--agent", nargs="+", action="extend", required=True, metavar="AGENT",
-                    help=f"one or more of {', '.join(AGENTS)}; one table row each")
+                    help=f"one or more of {agent_choices()}; one table row each")
     ev.add_argument("--split", default="test")
     ev.add_argument("--max-examples", type=int, help="evaluate the first N examples only")
     ev.add_argument("--num-envs", type=int, default=32, help="examples per batch (one batched retrieval each)")
@@ -377,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser("train", help="train GRPO (Rec-R1) or SFT; writes metrics.jsonl, checkpoints, OUT/final")
     env_options(tr)
-    tr.add_argument("--algo", choices=tuple(ALGOS), default="grpo",
+    tr.add_argument("--algo", choices=trainable_kinds(), default="grpo",
                     help="grpo: RL on the env's reward (Rec-R1); sft: supervised fine-tuning on pairs")
     tr.add_argument("--preset", choices=PRESETS, default="cpu",
                     help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores) or 'paper' (the config's "
@@ -418,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except UsageError as err:
+    except (UsageError, AgentSpecError) as err:
         parser.exit(2, f"recgym {args.command}: error: {err}\n")
     except (DatasetNotFoundError, FileNotFoundError) as err:
         # expected failures (real data not downloaded, a run folder without metrics): the message, not a traceback

@@ -1,5 +1,7 @@
-"""Agents act on recgym envs through the Gymnasium API only: baselines, a frozen LLM, GRPO and SFT training.
+"""Agents for recgym envs: baselines, RM3 pseudo-relevance feedback, a frozen LLM, GRPO and SFT training.
 
+``make_agent(spec, env, **options)`` builds any kind by name and ``load_agent(directory, env)`` any saved agent
+(:mod:`recgym.agents.registry` states the convention every agent follows); ``evaluate`` and ``compare`` score them.
 Names are imported lazily so that the model-free pieces (``RawQueryAgent``, ``evaluate``, ``compare``) do not pull in
 torch.
 """
@@ -13,7 +15,11 @@ _EXPORTS = {
     "Agent": "recgym.agents.base",
     "evaluate": "recgym.agents.base",
     "compare": "recgym.agents.base",
-    "load_agent": "recgym.agents.base",
+    "AGENT_KINDS": "recgym.agents.registry",
+    "AgentKind": "recgym.agents.registry",
+    "make_agent": "recgym.agents.registry",
+    "load_agent": "recgym.agents.registry",
+    "LLMAgent": "recgym.agents.llm",
     "RandomAgent": "recgym.agents.baselines",
     "RawQueryAgent": "recgym.agents.baselines",
     "HFPolicy": "recgym.agents.hf_policy",
@@ -32,10 +38,13 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AGENT_KINDS",
     "Agent",
+    "AgentKind",
     "GRPOAgent",
     "GRPOConfig",
     "HFPolicy",
+    "LLMAgent",
     "PromptingAgent",
     "PseudoRelevanceFeedbackAgent",
     "RandomAgent",
@@ -50,6 +59,7 @@ __all__ = [
     "evaluate",
     "load_agent",
     "load_pairs_jsonl",
+    "make_agent",
     "pairs_from_env",
 ]
 

@@ -1,8 +1,12 @@
-"""Reference points that need no model: submit the original query unchanged, or type random text."""
+"""Reference points that need no model: submit the original query unchanged, or type random text.
+
+Like every agent, both load with ``load(directory, env=None)``; neither needs the env to act.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from gymnasium.spaces import Text
 
@@ -23,7 +27,7 @@ class RawQueryAgent:
         write_agent_file(directory, self)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> RawQueryAgent:
+    def load(cls, directory: str | os.PathLike[str], env: Any = None) -> RawQueryAgent:
         read_agent_file(directory)
         return cls()
 
@@ -60,7 +64,7 @@ class RandomAgent:
         )
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> RandomAgent:
+    def load(cls, directory: str | os.PathLike[str], env: Any = None) -> RandomAgent:
         _, params = read_agent_file(directory)
         space = Text(max_length=params["max_length"], min_length=params["min_length"], charset=params["charset"])
         return cls(space, seed=params["seed"])

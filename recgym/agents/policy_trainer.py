@@ -1,7 +1,8 @@
-"""What every trained LLM agent does besides its own update rule: hold the policy (LoRA or full weights), act,
-run the training loop (tqdm bar, ``metrics.jsonl``, periodic evaluation, atomic checkpoints, exact resume), save
-and load. :class:`recgym.agents.GRPOAgent` and :class:`recgym.agents.SFTAgent` subclass it and supply
-``_train_step``: one optimizer step, returning the metrics it logs.
+"""What every trained LLM agent does besides its own update rule: hold the policy (LoRA or full weights), run the
+training loop (tqdm bar, ``metrics.jsonl``, periodic evaluation, atomic checkpoints, exact resume), and save its
+config (acting, saving and loading are :class:`recgym.agents.llm.LLMAgent`'s). :class:`recgym.agents.GRPOAgent` and
+:class:`recgym.agents.SFTAgent` subclass it and supply ``_train_step``: one optimizer step, returning the metrics it
+logs.
 """
 
 from __future__ import annotations
@@ -18,21 +19,22 @@ import gymnasium as gym
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from recgym.agents import checkpoint as ckpt
-from recgym.agents.base import evaluate, read_agent_file, split_size, write_agent_file
+from recgym.agents.base import evaluate, split_size
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
+from recgym.agents.llm import LLMAgent, load_saved_policy
 from recgym.agents.train_config import PolicyTrainingConfig
 from recgym.fileio import atomic_dir, atomic_write_text
-from recgym.models import load_default_policy, prepare_tokenizer
+from recgym.models import load_default_policy
 from recgym.paths import METRICS_FILE, POLICY_DIR
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 
 
-class PolicyTrainer:
+class PolicyTrainer(LLMAgent):
     """An LLM policy trained on a text-action env; subclasses define the update (``_train_step``).
 
     Args:
@@ -69,17 +71,6 @@ class PolicyTrainer:
 
     def _act_top_p(self) -> float:
         return 1.0
-
-    # ------------------------------------------------------------------------------------------------ acting
-    def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:
-        """Decode with the current policy (greedy unless ``config.eval_temperature > 0``), ``act_batch_size``
-        prompts per ``generate`` call."""
-        width = self.act_batch_size
-        actions: list[str] = []
-        for start in range(0, len(observations), width):
-            batch = list(observations[start : start + width])
-            actions.extend(self.policy.sample(batch, n=1, sampling=self.act_sampling).texts)
-        return actions
 
     # ------------------------------------------------------------------------------------------------ training
     def train(
@@ -175,37 +166,25 @@ class PolicyTrainer:
         return float(grad_norm)
 
     # ------------------------------------------------------------------------------------------ persistence
-    def save(self, directory: str | os.PathLike[str]) -> None:
-        """The policy (full weights, or only the LoRA adapter) and tokenizer in ``directory/policy``, plus the
-        config in ``agent.json``."""
-        directory = Path(directory)
-        self.policy.model.save_pretrained(directory / POLICY_DIR)
-        self.policy.tokenizer.save_pretrained(directory / POLICY_DIR)
-        write_agent_file(directory, self, config=self.config.to_dict())
+    def agent_params(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict()}
 
     @classmethod
-    def load(
-        cls,
-        directory: str | os.PathLike[str],
-        model: PreTrainedModel | None = None,
-        tokenizer: PreTrainedTokenizerBase | None = None,
-    ) -> PolicyTrainer:
+    def from_saved(cls, params: dict[str, Any], folder: Path, model: PreTrainedModel | None = None,
+                   tokenizer: PreTrainedTokenizerBase | None = None) -> PolicyTrainer:
         """A saved agent (or checkpoint).
 
         LoRA agents need their base model: pass it (with its tokenizer), or it is loaded from
         ``config.model_name_or_path``. Full fine-tuned agents are self-contained and ignore ``model``. To continue
         a run exactly, use ``train(resume=...)`` on an agent built from the original base model instead."""
-        _, params = read_agent_file(directory)
         config = cls.config_class.from_dict(params["config"])
-        folder = Path(directory) / POLICY_DIR
         if config.lora_r > 0:
             if model is None:
                 model, tokenizer = load_default_policy(config.model_name_or_path)
             agent = cls(config, model, tokenizer)  # fresh adapters on the base ...
             ckpt.load_policy_weights(agent.policy.model, folder)  # ... then the trained adapter weights
             return agent
-        model = AutoModelForCausalLM.from_pretrained(folder)  # full weights are self-contained
-        return cls(config, model, prepare_tokenizer(AutoTokenizer.from_pretrained(folder), model))
+        return cls(config, *load_saved_policy(folder))  # full weights are self-contained
 
     def save_checkpoint(self) -> Path:
         """Atomically write ``checkpoints/step-NNNNNN`` (agent + optimizer + RNG stream + step); a checkpoint of the

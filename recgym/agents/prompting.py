@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
+from typing import Any
 
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from recgym.agents.base import read_agent_file, write_agent_file
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
-from recgym.models import load_default_policy, prepare_tokenizer
+from recgym.agents.llm import LLMAgent, load_saved_policy
+from recgym.models import load_default_policy
 
-POLICY_DIR = "policy"
 
-
-class PromptingAgent:
+class PromptingAgent(LLMAgent):
     """A frozen HF causal LM acting on observations (no training).
 
     Args:
         model, tokenizer: The LM (e.g. from ``recgym.models.load_default_policy``).
         sampling: Decoding settings; the default is greedy with 64 new tokens.
         system_prompt: Optional system turn before each observation.
-        response_prefix: Text the reply starts with (assistant prefill); the action is what the model writes after it.
         batch_size: Observations per ``generate`` call.
+        response_prefix: Text the reply starts with (assistant prefill); the action is what the model writes after it.
     """
 
     def __init__(
@@ -36,8 +34,8 @@ class PromptingAgent:
         response_prefix: str = "",
     ) -> None:
         self.policy = HFPolicy(model, tokenizer, system_prompt=system_prompt, response_prefix=response_prefix)
-        self.sampling = sampling or SamplingConfig()
-        self.batch_size = batch_size
+        self.act_sampling = sampling or SamplingConfig()
+        self.act_batch_size = batch_size
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None, **kwargs) -> PromptingAgent:
@@ -45,36 +43,21 @@ class PromptingAgent:
         model, tokenizer = load_default_policy(name_or_path)
         return cls(model, tokenizer, **kwargs)
 
-    def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:
-        actions: list[str] = []
-        for start in range(0, len(observations), self.batch_size):
-            batch = observations[start : start + self.batch_size]
-            actions.extend(self.policy.sample(batch, n=1, sampling=self.sampling).texts)
-        return actions
-
-    def save(self, directory: str | os.PathLike[str]) -> None:
-        """Weights and tokenizer go to ``directory/policy`` so the saved agent loads offline."""
-        directory = Path(directory)
-        self.policy.model.save_pretrained(directory / POLICY_DIR)
-        self.policy.tokenizer.save_pretrained(directory / POLICY_DIR)
-        write_agent_file(
-            directory,
-            self,
-            sampling=dataclasses.asdict(self.sampling),
-            system_prompt=self.policy.system_prompt,
-            batch_size=self.batch_size,
-            response_prefix=self.policy.response_prefix,
-        )
+    # ------------------------------------------------------------------------------------------ persistence
+    def agent_params(self) -> dict[str, Any]:
+        return {
+            "sampling": dataclasses.asdict(self.act_sampling),
+            "system_prompt": self.policy.system_prompt,
+            "batch_size": self.act_batch_size,
+            "response_prefix": self.policy.response_prefix,
+        }
 
     @classmethod
-    def load(cls, directory: str | os.PathLike[str]) -> PromptingAgent:
-        _, params = read_agent_file(directory)
-        path = Path(directory) / POLICY_DIR
-        model = AutoModelForCausalLM.from_pretrained(path)
-        tokenizer = prepare_tokenizer(AutoTokenizer.from_pretrained(path), model)
+    def from_saved(cls, params: dict[str, Any], folder: Path, model: PreTrainedModel | None = None,
+                   tokenizer: PreTrainedTokenizerBase | None = None) -> PromptingAgent:
+        """The saved weights are the whole model: ``model``/``tokenizer`` are not needed and ignored."""
         return cls(
-            model,
-            tokenizer,
+            *load_saved_policy(folder),
             sampling=SamplingConfig(**params["sampling"]),
             system_prompt=params["system_prompt"],
             batch_size=params["batch_size"],

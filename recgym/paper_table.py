@@ -1,4 +1,5 @@
-"""``recgym bench --suite paper``: the paper-style results table, measured on whatever data is present.
+"""``recgym bench --suite paper``: the paper-style results tables, measured on whatever data is present (not a speed
+benchmark: ``benchmarks/`` times things).
 
 For every task of the suite whose data is found (the synthetic shop always is), every registered recommender id of
 that task is evaluated on its test split with the raw query, pseudo-relevance feedback, the zero-shot LLM and,
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recgym.agents.registry import AGENT_KINDS
 from recgym.envs.task import task_of
 from recgym.paths import cache_dir
 from recgym.report import estimate_cell
@@ -28,7 +30,6 @@ from recgym.stats import DESCRIPTION
 BEGIN, END = "<!-- recgym bench --suite paper: begin -->", "<!-- recgym bench --suite paper: end -->"
 SEARCH_METRICS = {"ndcg@100": "NDCG@100", "recall@100": "Recall@100"}
 SEQUENTIAL_METRICS = {"ndcg@10": "NDCG@10", "ndcg@50": "NDCG@50", "recall@10": "Recall@10", "recall@50": "Recall@50"}
-AGENT_NAMES = {"raw": "raw query", "prf": "PRF (RM3)", "prompt": "zero-shot LLM", "grpo": "GRPO (Rec-R1)", "sft": "SFT"}
 
 
 @dataclass(frozen=True)
@@ -84,18 +85,6 @@ class _MemoAgent:
         return [self.memory[o] for o in observations]
 
 
-def trained_spec(folder: str) -> str:
-    """``grpo:FOLDER`` or ``sft:FOLDER``, from the class recorded in the saved agent."""
-    from recgym.agents.base import read_agent_file
-    from recgym.cli import ALGOS
-
-    class_path, _ = read_agent_file(folder)
-    kind = next((k for k, name in ALGOS.items() if class_path.endswith(f".{name}")), None)
-    if kind is None:
-        raise ValueError(f"{folder} holds a {class_path}, not a trained agent of {sorted(ALGOS.values())}")
-    return f"{kind}:{folder}"
-
-
 def env_ids(task: BenchTask) -> list[str]:
     from recgym.tasks import TASKS
 
@@ -127,9 +116,8 @@ def run_suite(
     import gymnasium as gym
 
     import recgym  # noqa: F401  (registers the ids)
-    from recgym.agents import PromptingAgent, evaluate
-    from recgym.agents.hf_policy import SamplingConfig
-    from recgym.cli import make_agent
+    from recgym.agents import evaluate
+    from recgym.agents.registry import make_agent, options_for, saved_spec
 
     llm = None
     tasks: list[dict[str, Any]] = []
@@ -152,16 +140,15 @@ def run_suite(
         rows = []
         for env_id in env_ids(task):
             venv = gym.make_vec(env_id, num_envs=num_envs, **env_kwargs)
-            specs = [*agents, *(trained_spec(f) for f in (trained or {}).get(env_id, []))]
+            specs = [*agents, *(saved_spec(f) for f in (trained or {}).get(env_id, []))]
             for spec in specs:
                 if spec == "prompt":  # one LLM for the whole suite, its answers shared by a task's recommenders
                     if llm is None:
-                        sampling = SamplingConfig(max_new_tokens=max_new_tokens)
-                        llm = PromptingAgent.from_pretrained(model, sampling=sampling, batch_size=num_envs)
+                        llm = make_agent(spec, venv, model=model, max_new_tokens=max_new_tokens, batch_size=num_envs)
                     memo = memo or _MemoAgent(llm)
                     agent: Any = memo
                 else:
-                    agent = make_agent(spec, venv, model)
+                    agent = make_agent(spec, venv, **options_for(spec, {"model": model}))
                 started = time.perf_counter()
                 result = evaluate(agent, venv, split="test", max_examples=cap)
                 print(f"{env_id}  {spec}: ndcg@10 {result.get('ndcg@10', 0):.4f}  ndcg@100 "
@@ -213,7 +200,8 @@ def render_markdown(report: dict[str, Any], command: str) -> str:
         out.append("| --- | --- | ---: | " + " | ".join("---:" for _ in metrics) + " |")
         for row in task["rows"]:
             rec = row["env"].split("-")[-2]
-            name = AGENT_NAMES.get(row["agent"].partition(":")[0], row["agent"])
+            kind = AGENT_KINDS.get(row["agent"].partition(":")[0])
+            name = row["agent"] if kind is None else kind.title
             # rows saved before CIs were measured (a merged older report) show the mean alone
             cells = [estimate_cell(row["metrics"].get(k, float("nan")), row.get("ci", {}).get(k)) for k in metrics]
             out.append(f"| {rec} | {name} | {row['num_examples']} | " + " | ".join(cells) + " |")
@@ -247,14 +235,17 @@ def write_section(path: Path, section: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------------- CLI
-def cmd_bench(args: argparse.Namespace) -> int:
-    from recgym.cli import UsageError
+def trained_item(item: str) -> tuple[str, str]:
+    """``--trained ENV_ID=FOLDER`` -> ``(env id, folder)``; argparse reports a bad one as a usage error."""
+    env_id, sep, path = item.partition("=")
+    if not sep or not Path(path).is_dir():
+        raise argparse.ArgumentTypeError(f"takes ENV_ID=FOLDER of a saved agent, got {item!r}")
+    return env_id, path
 
+
+def cmd_bench(args: argparse.Namespace) -> int:
     trained: dict[str, list[str]] = {}
-    for item in args.trained:
-        env_id, sep, path = item.partition("=")
-        if not sep or not Path(path).is_dir():
-            raise UsageError(f"--trained takes ENV_ID=FOLDER of a saved agent, got {item!r}")
+    for env_id, path in args.trained:
         trained.setdefault(env_id, []).append(path)
     data_root = Path(args.data_root).expanduser() if args.data_root else cache_dir() / "data"
     command = _command_line(args)
@@ -291,7 +282,7 @@ def _command_line(args: argparse.Namespace) -> str:
         if value is not None:
             parts += [flag, str(value)]
     if args.trained:
-        parts += ["--trained", *args.trained]
+        parts += ["--trained", *(f"{env_id}={path}" for env_id, path in args.trained)]
     if args.only:
         parts += ["--only", *args.only]
     return shlex.join(parts)
@@ -303,7 +294,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--suite", choices=tuple(SUITES), default="paper")
     p.add_argument("--data-root", help="folder holding the datasets' folders (default: the recgym data cache)")
     p.add_argument("--agent", nargs="+", choices=("raw", "prf", "prompt"), default=["raw", "prf", "prompt"])
-    p.add_argument("--trained", nargs="+", action="extend", default=[], metavar="ENV_ID=FOLDER",
+    p.add_argument("--trained", nargs="+", action="extend", default=[], metavar="ENV_ID=FOLDER", type=trained_item,
                    help="a saved GRPO (or SFT) agent to add as a row of that env")
     p.add_argument("--reward", choices=preset_names(), default="expand",
                    help="reward preset: how actions become queries (raw and PRF rows do not depend on it)")

@@ -1,6 +1,6 @@
-"""``recgym bench``: a small suite on the synthetic shop and the real C4 slice gives the numbers (and intervals)
-``evaluate`` gives, tasks without data are listed as skipped, and the Markdown section replaces only its own
-markers."""
+"""``recgym bench`` (``recgym.paper_table``): a small suite on the synthetic shop and the real C4 slice gives the
+numbers (and intervals) ``evaluate`` gives, tasks without data are listed as skipped, and the Markdown section
+replaces only its own markers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 
 import recgym  # noqa: F401  (registers the ids)
 from recgym.agents import RawQueryAgent, evaluate
-from recgym.bench import BEGIN, END, BenchTask, eval_command, render_markdown, run_suite, write_section
 from recgym.cli import main
+from recgym.paper_table import BEGIN, END, BenchTask, eval_command, render_markdown, run_suite, write_section
 
 SMALL_SHOP = {"num_products": 300, "num_queries": 120}
 
@@ -57,7 +57,7 @@ def test_sequential_tables_use_the_paper_cutoffs(tmp_path: Path) -> None:
 
 
 def test_real_c4_rows_reproduce_the_raw_query_numbers(shared_data: Path, tmp_path: Path) -> None:
-    from recgym.bench import PAPER_SUITE
+    from recgym.paper_table import PAPER_SUITE
 
     suite = tuple(dataclasses.replace(t, recommenders=("BM25",)) for t in PAPER_SUITE if t.id_task == "C4")
     report = run_suite(suite, shared_data, agents=("raw",), num_envs=32)
@@ -98,7 +98,7 @@ def test_bench_cli_usage_errors(capsys) -> None:
 
 
 def test_merge_keeps_unrerun_tasks_in_suite_order() -> None:
-    from recgym.bench import merge_reports
+    from recgym.paper_table import merge_reports
 
     suite = (BenchTask("a", "C4"), BenchTask("b", "Shop"), BenchTask("c", "ShopSeq"))
     old = {"reward": "expand", "tasks": [{"title": "a", "rows": [1]}, {"title": "b", "rows": [2]}],
