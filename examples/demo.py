@@ -27,18 +27,9 @@ import gymnasium as gym
 import torch
 
 import recgym  # noqa: F401  (registers the env ids)
-from recgym.agents import (
-    GRPOAgent,
-    GRPOConfig,
-    PromptingAgent,
-    PseudoRelevanceFeedbackAgent,
-    RawQueryAgent,
-    compare,
-    evaluate,
-)
-from recgym.agents.hf_policy import SamplingConfig
+from recgym.agents import GRPOConfig, compare, evaluate, make_agent
 from recgym.envs import task_of
-from recgym.models import load_default_policy, tiny_policy
+from recgym.models import load_policy
 from recgym.provenance import provenance
 from recgym.report import plot_learning_curve, results_table
 from recgym.stats import DESCRIPTION
@@ -89,7 +80,7 @@ def main() -> None:
     n_test = task_of(eval_env).num_examples("test")
     print(f"{args.env}: synthetic shop, {n_test} test examples, reward 'expand', prompt {args.prompt!r}")
 
-    model, tokenizer = tiny_policy() if args.model == "tiny" else load_default_policy(args.model)
+    model, tokenizer = load_policy(args.model)  # one model: the zero-shot row, then GRPO trains it in place
     results: dict[str, dict] = {}
 
     def run(name: str, agent) -> None:
@@ -97,14 +88,14 @@ def main() -> None:
         results[name] = evaluate(agent, eval_env, split="test", max_examples=args.max_eval)
         print(f"  {name}: NDCG@100 {results[name]['ndcg@100']:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    run("raw query", RawQueryAgent())
-    run("prf (RM3)", PseudoRelevanceFeedbackAgent(eval_env))
-    sampling = SamplingConfig(max_new_tokens=config.max_new_tokens)
-    zero_shot = PromptingAgent(model, tokenizer, sampling=sampling, batch_size=32, response_prefix=config.response_prefix)
+    run("raw query", make_agent("raw", eval_env))
+    run("prf (RM3)", make_agent("prf", eval_env))
+    zero_shot = make_agent("prompt", eval_env, model=model, tokenizer=tokenizer, max_new_tokens=config.max_new_tokens,
+                           batch_size=32, response_prefix=config.response_prefix)
     run("zero-shot LLM", zero_shot)
 
     train_env = gym.make_vec(args.env, num_envs=config.num_envs, split="train", **env_kwargs)
-    agent = GRPOAgent(config, model, tokenizer)
+    agent = make_agent("grpo", train_env, config=config, model=model, tokenizer=tokenizer)
     start = time.perf_counter()
     agent.train(train_env)
     seconds = time.perf_counter() - start
@@ -112,7 +103,8 @@ def main() -> None:
     agent.save(out / "grpo" / "final")
     run("GRPO (Rec-R1)", agent)
 
-    diffs = {f"{name} - raw": compare(res, results["raw query"]) for name, res in results.items() if name != "raw query"}
+    raw = results["raw query"]
+    diffs = {f"{name} - raw": compare(res, raw) for name, res in results.items() if name != "raw query"}
     diffs["GRPO - zero-shot"] = compare(results["GRPO (Rec-R1)"], results["zero-shot LLM"])
     columns = ["ndcg@10", "ndcg@100", "recall@100"]
     tables = [

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import recgym  # noqa: F401  (registers the env ids)
-from recgym.agents import PseudoRelevanceFeedbackAgent, RawQueryAgent, evaluate
+from recgym.agents import evaluate, make_agent
 from recgym.envs import task_of
 from recgym.integrations.rewrite import default_operators
 from recgym.integrations.sb3 import (
@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     split = args.eval_split
     trained = evaluate_policy_on_split(lambda o: model.predict(o, deterministic=True)[0], eval_env, split)
-    raw = evaluate(RawQueryAgent(), eval_base, split)
-    prf = evaluate(PseudoRelevanceFeedbackAgent(eval_base), eval_base, split)
+    raw = evaluate(make_agent("raw", eval_base), eval_base, split)
+    prf = evaluate(make_agent("prf", eval_base), eval_base, split)
     num_examples = trained["num_examples"]
     if len(operators) * num_examples <= 20_000:  # exact expectation of the uniform policy
         table = operator_table(eval_env, split, key="ndcg@100")

@@ -23,10 +23,9 @@ import gymnasium as gym
 import torch
 
 import recgym  # noqa: F401  (registers the env ids)
-from recgym.agents import PromptingAgent, RawQueryAgent, evaluate
-from recgym.agents.hf_policy import SamplingConfig
+from recgym.agents import evaluate, make_agent
 from recgym.integrations.trl import RecGymReward, make_dataset, require
-from recgym.models import load_default_policy, tiny_policy
+from recgym.models import load_policy
 from recgym.rewards import preset_names
 
 
@@ -52,13 +51,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def load_policy(name: str | None):
-    """(model, tokenizer): TRL takes the loaded objects, so the in-process tiny model needs no folder."""
-    if name == "tiny":
-        return tiny_policy(seed=0)
-    return load_default_policy(name)
-
-
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     trl = require("trl", "examples/trl_grpo.py")
@@ -71,13 +63,13 @@ def main(argv: list[str] | None = None) -> dict:
     dataset = make_dataset(args.env, split="train", **env_kwargs)
     reward = RecGymReward(args.env, k=args.train_k, **env_kwargs)  # Rec-R1 trains on NDCG@1000
     eval_env = gym.make(args.env, k=100, **env_kwargs)
-    model, tokenizer = load_policy(args.model)
+    model, tokenizer = load_policy(args.model)  # TRL takes the loaded objects: "tiny" is built in memory
 
-    sampling = SamplingConfig(max_new_tokens=args.max_new_tokens, temperature=0.0)
-    raw = evaluate(RawQueryAgent(), eval_env, args.eval_split, max_examples=args.max_eval)
+    raw = evaluate(make_agent("raw", eval_env), eval_env, args.eval_split, max_examples=args.max_eval)
     t0 = time.time()
     before = evaluate(
-        PromptingAgent(model, tokenizer, sampling=sampling), eval_env, args.eval_split, max_examples=args.max_eval
+        make_agent("prompt", eval_env, model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens),
+        eval_env, args.eval_split, max_examples=args.max_eval,
     )
     eval_s = time.time() - t0
     print(f"before training: raw query {raw['ndcg@100']:.4f}, policy {before['ndcg@100']:.4f} NDCG@100", flush=True)
@@ -112,7 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     trained = trainer.model.eval()
     after = evaluate(
-        PromptingAgent(trained, tokenizer, sampling=sampling), eval_env, args.eval_split, max_examples=args.max_eval
+        make_agent("prompt", eval_env, model=trained, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens),
+        eval_env, args.eval_split, max_examples=args.max_eval,
     )
 
     n = raw["num_examples"]

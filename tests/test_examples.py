@@ -36,3 +36,16 @@ def test_demo_smoke_run_writes_table_and_learning_curve(tmp_path, monkeypatch):
     assert all(r["num_examples"] == 16 and 0.0 <= r["ndcg@100"] <= 1.0 for r in rows.values())
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len((out / "grpo" / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_examples_and_the_paper_table_import_no_cli_module():
+    """They build agents through ``recgym.agents.make_agent`` like any user: nothing of ``recgym.cli``."""
+    import ast
+
+    root = EXAMPLES.parent
+    for path in [*sorted(EXAMPLES.glob("*.py")), root / "recgym" / "paper_table.py"]:
+        tree = ast.parse(path.read_text())
+        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        imported += [f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     for alias in node.names]
+        assert not [name for name in imported if name == "recgym.cli" or name.startswith("recgym.cli.")], path
