@@ -107,3 +107,16 @@ def test_merge_keeps_unrerun_tasks_in_suite_order() -> None:
     merged = merge_reports(old, new, suite)
     assert [(t["title"], t["rows"]) for t in merged["tasks"]] == [("a", [1]), ("b", [4]), ("c", [3])]
     assert merged["skipped"] == []
+
+
+def test_trained_rows_are_named_by_the_kind_their_folder_holds(tmp_path: Path) -> None:
+    from recgym.agents import GRPOConfig, make_agent
+
+    folder = tmp_path / "grpo-final"
+    make_agent("grpo", model="tiny", config=GRPOConfig(max_new_tokens=4)).save(folder)
+    task = BenchTask("shop", "Shop", dataset_kwargs=SMALL_SHOP, max_examples=4, recommenders=("BM25",))
+    report = run_suite((task,), tmp_path, agents=("raw",), trained={"RecR1/Shop-BM25-v0": [str(folder)]},
+                       num_envs=4)
+    rows = report["tasks"][0]["rows"]
+    assert [r["agent"] for r in rows] == ["raw", f"grpo:{folder}"] and rows[1]["num_examples"] == 4
+    assert "| BM25 | GRPO (Rec-R1) | 4 |" in render_markdown(report, "x")
