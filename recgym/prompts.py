@@ -1,5 +1,9 @@
 """Prompt templates: how an example becomes the observation text an LLM policy reads.
 
+A template with ``feedback=n`` also shows the recommender's top ``n`` titles for the raw query (``{results}``): the
+black box's first page of results, the same feedback pseudo-relevance feedback reads, so the policy can pick the
+product words from what the shop actually sells instead of recalling them.
+
 The defaults follow the Rec-R1 paper's prompts (product search: "You are an expert in query generation...";
 sequential recommendation: a shopping assistant reading the user's last purchases as ``Item i: <title>``) and ask for
 the paper's ``<think>...</think><answer>{"query": ...}</answer>`` format. Templates are plain ``str.format`` strings,
@@ -9,6 +13,7 @@ so users override them by passing their own :class:`PromptTemplate`; the placeho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recgym.data.types import Catalog, Example
@@ -53,6 +58,19 @@ PRODUCT_TYPE_SEQUENTIAL_TEMPLATE = (
 )
 
 
+PRODUCT_TYPE_RESULTS_SEARCH_TEMPLATE = (
+    'A shopper typed this request into a shop\'s search engine: "{query}"\n'
+    "The search engine's top results:\n{results}\n"
+    "What kind of product are they looking for? Answer with the product type only, in 1-3 words."
+)
+
+PRODUCT_TYPE_RESULTS_SEQUENTIAL_TEMPLATE = (
+    "A user bought the following items, oldest first:\n{history}\n\n"
+    "A search for their latest items returns:\n{results}\n\n"
+    "What kind of product will they buy next? Answer with the product type only, in 1-3 words."
+)
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """How examples render into prompts, and what the raw-query baseline sends.
@@ -63,6 +81,9 @@ class PromptTemplate:
         history_item: Format of one history line; ``{i}`` (1-based) and ``{title}``.
         max_history: Only the last ``max_history`` items are shown (paper: 10).
         raw_history_items: How many of the most recent history titles form the raw query of a sequential example.
+        feedback: How many of the recommender's top titles for the raw query fill ``{results}`` (0: none, and no
+            search at render time).
+        result_item: Format of one result line; ``{i}`` (1-based) and ``{title}``.
     """
 
     search: str = SEARCH_TEMPLATE
@@ -70,19 +91,22 @@ class PromptTemplate:
     history_item: str = "Item {i}: {title}"
     max_history: int = 10
     raw_history_items: int = 3
+    feedback: int = 0
+    result_item: str = "- {title}"
 
     def history_titles(self, example: Example, catalog: Catalog) -> list[str]:
         titles = catalog.titles
         return [titles[catalog.position(i)] for i in example.history[-self.max_history :]]
 
-    def render(self, example: Example, catalog: Catalog) -> str:
-        """The observation text for ``example``."""
+    def render(self, example: Example, catalog: Catalog, results: Sequence[str] = ()) -> str:
+        """The observation text for ``example``; ``results`` are the feedback titles (``feedback > 0``)."""
+        shown = "\n".join(self.result_item.format(i=i + 1, title=t) for i, t in enumerate(results))
         if example.history:
             lines = [
                 self.history_item.format(i=i + 1, title=t) for i, t in enumerate(self.history_titles(example, catalog))
             ]
-            return self.sequential.format(history="\n".join(lines))
-        return self.search.format(query=example.query)
+            return self.sequential.format(history="\n".join(lines), results=shown)
+        return self.search.format(query=example.query, results=shown)
 
     def raw_query(self, example: Example, catalog: Catalog) -> str:
         """The query the raw baseline sends: the request itself, or the latest history titles joined."""
@@ -99,7 +123,18 @@ PRODUCT_TYPE = PromptTemplate(search=PRODUCT_TYPE_SEARCH_TEMPLATE, sequential=PR
 ``"The shopper is looking for a"`` (``GRPOConfig.cpu()``), a small model's few sampled tokens name a product,
 which is what BM25 over titles rewards (docs/training.md has the ablation)."""
 
-TEMPLATES: dict[str, PromptTemplate] = {"paper": PAPER, "expand": EXPAND, "product-type": PRODUCT_TYPE}
+PRODUCT_TYPE_RESULTS = PromptTemplate(
+    search=PRODUCT_TYPE_RESULTS_SEARCH_TEMPLATE, sequential=PRODUCT_TYPE_RESULTS_SEQUENTIAL_TEMPLATE, feedback=3
+)
+"""``product-type`` plus the black box's top 3 titles for the raw query: with the prefix, a sample beats the raw
+query about twice as often before training (docs/training.md, part 1)."""
+
+TEMPLATES: dict[str, PromptTemplate] = {
+    "paper": PAPER,
+    "expand": EXPAND,
+    "product-type": PRODUCT_TYPE,
+    "product-type-results": PRODUCT_TYPE_RESULTS,
+}
 """Named templates: the env's ``prompt=`` takes a name as well as a :class:`PromptTemplate`."""
 
 

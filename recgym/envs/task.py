@@ -68,6 +68,7 @@ class Task:
         self.exclude_history = exclude_history
         self.depth = max(self.k, *INFO_KS)
         self._relevant_cache: dict[int, tuple[Example, tuple[np.ndarray, np.ndarray]]] = {}
+        self._results_cache: dict[int, tuple[Example, list[str]]] = {}
 
     @property
     def catalog(self) -> Catalog:
@@ -86,8 +87,15 @@ class Task:
         return len(self.dataset.split(split))
 
     def observation(self, example: Example) -> str:
-        """The prompt an agent reads for ``example``."""
-        return self.prompt.render(example, self.dataset.catalog)
+        """The prompt an agent reads for ``example`` (with the top titles for its raw query when the template shows
+        feedback: one search per example, memoised)."""
+        if self.prompt.feedback <= 0:
+            return self.prompt.render(example, self.dataset.catalog)
+        cached = self._results_cache.get(id(example))
+        if cached is None or cached[0] is not example:
+            cached = (example, self.feedback([self.raw_query(example)], self.prompt.feedback)[0])
+            self._results_cache[id(example)] = cached
+        return self.prompt.render(example, self.dataset.catalog, cached[1])
 
     def raw_query(self, example: Example) -> str:
         """The query the raw baseline sends: the request itself, or the latest history titles joined."""

@@ -18,12 +18,13 @@ from recgym.rewards import RewardPreset
 def _prompt_bound(task: Task) -> int:
     """An upper bound on the length of any prompt this task renders (sizes the observation space)."""
     ds, tpl = task.dataset, task.prompt
+    longest_title = max((len(t) for t in ds.catalog.titles), default=0)
+    results = tpl.feedback * (len(tpl.result_item) + 8 + longest_title)  # the {results} lines, if shown
     if ds.task == "search":
         longest = max((len(ex.query) for split in ds.splits.values() for ex in split), default=0)
-        return len(tpl.search) + longest
-    longest_title = max((len(t) for t in ds.catalog.titles), default=0)
+        return len(tpl.search) + longest + results
     line = len(tpl.history_item) + 8 + longest_title
-    return len(tpl.sequential) + tpl.max_history * line
+    return len(tpl.sequential) + tpl.max_history * line + results
 
 
 def _select(task: Task, rng: np.random.Generator, default_split: str, options: dict | None) -> tuple[str, int]:
@@ -152,6 +153,7 @@ def _texts_of(dataset: TaskDataset, prompt: PromptTemplate):
     yield prompt.search
     yield prompt.sequential
     yield prompt.history_item
+    yield prompt.result_item
     yield from dataset.catalog.titles
     for split in dataset.splits.values():
         for ex in split:
