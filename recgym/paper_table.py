@@ -26,6 +26,7 @@ from recgym.paths import cache_dir
 from recgym.report import estimate_cell
 from recgym.rewards import preset_names
 from recgym.stats import DESCRIPTION
+from recgym.tasks import TASKS
 
 BEGIN, END = "<!-- recgym bench --suite paper: begin -->", "<!-- recgym bench --suite paper: end -->"
 SEARCH_METRICS = {"ndcg@100": "NDCG@100", "recall@100": "Recall@100"}
@@ -57,8 +58,6 @@ class BenchTask:
 def paper_suite() -> tuple[BenchTask, ...]:
     """The paper-table suite, from the task registry (``TaskSpec.suite``): real-data tables first, then the
     synthetic shop's, each group in registration order."""
-    from recgym.tasks import TASKS
-
     specs = sorted(TASKS.values(), key=lambda spec: spec.synthetic)  # stable: keeps the registration order
     return tuple(
         BenchTask(t.title, spec.id_task, t.folders, dict(t.dataset_kwargs), t.max_examples)
@@ -86,8 +85,6 @@ class _MemoAgent:
 
 
 def env_ids(task: BenchTask) -> list[str]:
-    from recgym.tasks import TASKS
-
     spec = next(s for s in TASKS.values() if s.id_task == task.id_task)
     recs = spec.recommenders if task.recommenders is None else task.recommenders
     return [f"RecR1/{task.id_task}-{rec}-v0" for rec in recs]
@@ -163,8 +160,8 @@ def run_suite(
                     "command": eval_command(env_id, env_kwargs, spec, cap, model, max_new_tokens),
                 })
             venv.close()
-        task_kind = "sequential" if task.id_task in ("ShopSeq", "SeqRec") else "search"
-        tasks.append({"title": task.title, "data_dir": None if folder is None else str(folder), "kind": task_kind,
+        kind = next(s.kind for s in TASKS.values() if s.id_task == task.id_task)
+        tasks.append({"title": task.title, "data_dir": None if folder is None else str(folder), "kind": kind,
                       "rows": rows})
         if on_task is not None:
             on_task(report)
