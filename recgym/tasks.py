@@ -173,7 +173,7 @@ def _builtin() -> tuple[TaskSpec, ...]:
             ),
         ),
         TaskSpec(
-            "Shop", "shop", "search", ("BM25", "Dense", "Hybrid"), synthetic + "make_shop",
+            "Shop", "shop", "search", ("BM25", "Dense", "Hybrid", "SQLite"), synthetic + "make_shop",
             suite=(SuiteTable("Synthetic shop: product search (offline default, synthetic data)"),),
         ),
         TaskSpec(

@@ -96,7 +96,9 @@ def load_task_dataset(
 def make_recommender(
     recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None = None
 ) -> Recommender:
-    """``"bm25"``, ``"dense"``, ``"hybrid"`` (BM25 + dense, RRF) or a user's Recommender instance (unindexed)."""
+    """``"bm25"``, ``"dense"``, ``"hybrid"`` (BM25 + dense, RRF), ``"sqlite"`` (SQLite FTS5's BM25), ``"remote"``
+    (a search service, ``recommender_kwargs={"url": ...}``; docs/engines.md) or a user's Recommender instance
+    (unindexed)."""
     kwargs = dict(recommender_kwargs or {})
     if not isinstance(recommender, str):
         if kwargs:
@@ -114,7 +116,19 @@ def make_recommender(
         return HybridRecommender(
             [BM25Recommender(**kwargs.pop("bm25", {})), DenseRecommender(**kwargs.pop("dense", {}))], **kwargs
         )
-    raise ValueError(f"unknown recommender {recommender!r}; choose 'bm25', 'dense', 'hybrid' or pass an instance")
+    if recommender == "sqlite":
+        from recgym.recommenders import SQLiteRecommender
+
+        return SQLiteRecommender(**kwargs)
+    if recommender == "remote":
+        from recgym.recommenders import RemoteRecommender
+
+        if "url" not in kwargs:
+            raise ValueError("recommender='remote' needs recommender_kwargs={'url': 'http://HOST:PORT', ...}")
+        return RemoteRecommender(**kwargs)
+    raise ValueError(
+        f"unknown recommender {recommender!r}; choose 'bm25', 'dense', 'hybrid', 'sqlite', 'remote' or pass an instance"
+    )
 
 
 def task_recommender_kwargs(

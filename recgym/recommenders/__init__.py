@@ -4,5 +4,24 @@ from recgym.recommenders.base import PAD, Recommender
 from recgym.recommenders.bm25 import BM25Recommender
 from recgym.recommenders.dense import DenseRecommender, default_embedder_path
 from recgym.recommenders.hybrid import HybridRecommender
+from recgym.recommenders.remote import (
+    RecommenderUnavailable,
+    RemoteProtocolError,
+    RemoteRecommender,
+    RemoteRecommenderError,
+)
+from recgym.recommenders.sqlite import SQLiteRecommender
 
-__all__ = ["PAD", "BM25Recommender", "DenseRecommender", "HybridRecommender", "Recommender", "default_embedder_path"]
+__all__ = [
+    "PAD",
+    "BM25Recommender",
+    "DenseRecommender",
+    "HybridRecommender",
+    "Recommender",
+    "RecommenderUnavailable",
+    "RemoteProtocolError",
+    "RemoteRecommender",
+    "RemoteRecommenderError",
+    "SQLiteRecommender",
+    "default_embedder_path",
+]
