@@ -3,7 +3,11 @@ on-disk index, and the registered env id."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +20,7 @@ from recgym.recommenders import PAD, SQLiteRecommender
 from recgym.recommenders.sqlite import fts5_available
 
 pytestmark = pytest.mark.skipif(not fts5_available(), reason="this Python's SQLite was built without FTS5")
+SMALL_SHOP = {"num_products": 400, "num_queries": 200}
 
 TITLES = ("red wool scarf", "blue wool hat", "red leather boots", "green tea mug", "travel mug with lid",
           "red red red", "ceramic vase", "desk lamp")  # fmt: skip
@@ -63,7 +68,7 @@ def test_an_index_file_is_reused_or_rebuilt_for_another_catalog(tmp_path):
 
 
 def test_the_shop_sqlite_id_ranks_like_bm25_on_the_raw_queries():
-    kwargs = {"split": "test", "dataset_kwargs": {"num_products": 400, "num_queries": 200}}
+    kwargs = {"split": "test", "dataset_kwargs": SMALL_SHOP}
     sqlite_task = task_of(gym.make("RecR1/Shop-SQLite-v0", **kwargs))
     bm25_task = task_of(gym.make("RecR1/Shop-BM25-v0", **kwargs))
     examples = list(bm25_task.examples("test"))
@@ -72,3 +77,22 @@ def test_the_shop_sqlite_id_ranks_like_bm25_on_the_raw_queries():
     theirs = bm25_task.score(actions, examples)[1]["ndcg@100"]
     assert isinstance(sqlite_task.recommender, SQLiteRecommender)
     assert abs(ours.mean() - theirs.mean()) < 0.1 and np.corrcoef(ours, theirs)[0, 1] > 0.5
+
+
+def test_engines_benchmark_runs_small(capsys):
+    """benchmarks/engines.py end to end on a small shop: SQLite's numbers beside bm25s's, bm25s against itself 1."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "engines.py"
+    sys.path.insert(0, str(script.parent))  # the script imports its sibling bench_timing, as when run from there
+    try:
+        spec = importlib.util.spec_from_file_location("engines", script)
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+        results = bench.main(["--env-kwargs", json.dumps({"dataset_kwargs": SMALL_SHOP}), "--repeats", "1"])
+    finally:
+        sys.path.remove(str(script.parent))
+    assert results["bm25s"]["overlap"] == results["bm25s"]["ndcg_ratio"] == results["bm25s"]["top1"] == 1.0
+    sqlite = results["sqlite-fts5"]
+    # 400 items: no query matches more than 100, and both engines rank exactly the items sharing a term with it
+    # (FTS5's IDF floor keeps common terms above 0), so the top-100 sets agree while the orders differ
+    assert sqlite["overlap"] == 1.0 and 0.5 < sqlite["top1"] < 1.0 and 0.9 < sqlite["ndcg_ratio"] < 1.1
+    assert "| sqlite-fts5 |" in capsys.readouterr().out
