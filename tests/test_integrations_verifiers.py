@@ -11,7 +11,8 @@ vf = pytest.importorskip("verifiers", reason="the verifiers adapter needs the ex
 pytest.importorskip("verifiers.legacy", reason="recgym's adapter uses the classic verifiers API (verifiers<0.4)")
 
 from recgym.envs import task_of  # noqa: E402
-from recgym.integrations.verifiers import GroupReward, load_environment, make_env  # noqa: E402
+from recgym.integrations import make_env  # noqa: E402
+from recgym.integrations.verifiers import GroupReward, load_environment  # noqa: E402
 from recgym.rewards import format_answer  # noqa: E402
 
 ENV_ID = "RecR1/Shop-BM25-v0"

@@ -23,17 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from recgym.integrations import make_env
 from recgym.integrations._envs import score_rows, task_for
 from recgym.integrations.trl import completion_text, prompt_rows
-
-
-def make_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Any:
-    """``gym.make(env_id, **env_kwargs)`` with recgym's ids registered."""
-    import gymnasium as gym
-
-    import recgym  # noqa: F401  (registers the ids)
-
-    return gym.make(env_id, **dict(env_kwargs or {}))
 
 
 def _verifiers() -> Any:
