@@ -3,17 +3,24 @@
 
     python benchmarks/engines.py [--env RecR1/Shop-BM25-v0] [--env-kwargs JSON] [--split test] [--k 100]
     python benchmarks/engines.py --env RecR1/C4-BM25-v0 --env-kwargs '{"data_dir": "../shared/data/amazon_c4_closed"}'
+    python benchmarks/engines.py --load 60 [--clients 8] [--batch 64]     # load test of `recgym serve --env ENV`
 
 Per engine: NDCG@k of the raw queries (the env's own reward metric, through ``task.score``) and its ratio to
 bm25s's, overlap@k with bm25s's ranking (|A ∩ B| / max(|A|, |B|) over each query's top k, averaged over queries
 that either engine answers), top-1 agreement, index seconds and search queries/s (one batch, best of --repeats).
-Results for docs/engines.md.
+With ``--load``: ``recgym serve`` in a subprocess on loopback; first one client against in-process search at
+``--batch`` queries per call, then ``--clients`` concurrent clients for ``--load`` seconds (q/s, batch latency
+p50/p99, errors). Results for docs/engines.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -51,7 +58,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--max-examples", type=int, help="first N examples of the split")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--load",
+        type=float,
+        metavar="SECONDS",
+        help="instead: load-test `recgym serve --env ENV` on loopback for SECONDS (see load_test)",
+    )
+    ap.add_argument("--clients", type=int, default=8, help="--load: concurrent clients")
+    ap.add_argument("--batch", type=int, default=64, help="--load: queries per request")
     args = ap.parse_args(argv)
+    if args.load:
+        return load_test(args)
+    return compare_rankings(args)
+
+
+def compare_rankings(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     kwargs = {"split": args.split, "k": args.k, "reward": "plain", **json.loads(args.env_kwargs)}
     # load (and memoise) the dataset first, so the index times below are the engines' alone
     load_task_dataset(gym.spec(args.env).kwargs["task"], kwargs.get("data_dir"), kwargs.get("dataset_kwargs"),
@@ -84,6 +105,85 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         print(f"| {name} | {r['ndcg']:.4f} | {r['ndcg_ratio']:.3f} | {r['overlap']:.3f} | {r['top1']:.3f} | "
               f"{r['index_s']:.2f} | {r['qps']:,.0f} |")  # fmt: skip
     return results
+
+
+# ------------------------------------------------------------------------------------------------ load test
+def start_server(env_id: str, env_kwargs: str) -> tuple[subprocess.Popen, str]:
+    """``recgym serve`` in a subprocess on a free loopback port, once it answers /health."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "recgym.cli", "serve", "--env", env_id, "--env-kwargs", env_kwargs]
+    argv += ["--port", str(port)]
+    proc, url = subprocess.Popen(argv), f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"recgym serve did not come up on {url}")
+
+
+def load_test(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Remote vs in-process at one batch size (one client, interleaved best of --repeats), then --clients clients
+    sending batches for --load seconds: q/s, batch latency p50/p99, errors. Stops by itself."""
+    from recgym.recommenders import RemoteRecommender
+
+    kwargs = json.loads(args.env_kwargs)
+    task = task_of(gym.make(args.env, **kwargs))
+    pool = [task.raw_query(ex) for split in ("train", "val", "test") for ex in task.examples(split)]
+    batches = [[pool[(b * args.batch + i) % len(pool)] for i in range(args.batch)] for b in range(64)]
+    proc, url = start_server(args.env, args.env_kwargs)
+    try:
+        remote = RemoteRecommender(url, timeout=60)
+        remote.index(task.catalog)
+        rates = best_rates({"in-process": lambda: [task.recommender.search(b, args.k) for b in batches[:8]],
+                            "remote": lambda: [remote.search(b, args.k) for b in batches[:8]]},
+                           8 * args.batch, args.repeats)  # fmt: skip
+        latencies: list[float] = []
+        errors: list[str] = []
+        stop = time.monotonic() + args.load
+
+        def client(c: int) -> None:
+            with RemoteRecommender(url, timeout=60, retries=0) as rec:
+                rec.index(task.catalog)
+                b = c
+                while time.monotonic() < stop:
+                    start = time.perf_counter()
+                    try:
+                        rec.search(batches[b % len(batches)], args.k)
+                        latencies.append(time.perf_counter() - start)
+                    except Exception as err:  # counted, not raised: the load test reports errors
+                        errors.append(repr(err))
+                    b += args.clients
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(args.clients)]
+        [t.start() for t in threads], [t.join() for t in threads]
+        elapsed = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait()
+    p50, p99 = np.percentile(latencies, [50, 99]) * 1000 if latencies else (np.nan, np.nan)
+    result = {"qps": len(latencies) * args.batch / elapsed, "p50_ms": p50, "p99_ms": p99, "errors": len(errors),
+              "batches": len(latencies), "remote_qps": rates["remote"], "in_process_qps": rates["in-process"],
+              "ratio": rates["remote"] / rates["in-process"]}  # fmt: skip
+    print(f"{args.env}: {len(task.catalog):,} items, k={args.k}, batches of {args.batch}")
+    print(
+        f"one client: remote {result['remote_qps']:,.0f} q/s, in-process {result['in_process_qps']:,.0f} q/s, "
+        f"remote / in-process {result['ratio']:.2f}"
+    )
+    first_error = f" (first: {errors[0]})" if errors else ""
+    print(
+        f"{args.clients} clients x {args.load:.0f} s: {result['qps']:,.0f} q/s, batch latency p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms, {result['batches']} batches, {len(errors)} errors{first_error}"
+    )
+    return {"load": result}
 
 
 if __name__ == "__main__":

@@ -210,19 +210,44 @@ def test_search_r1_shape_ranks_the_same(served, local_env):
     assert np.array_equal(positions, local[0]) and np.array_equal(scores, local[1])
 
 
-def test_grpo_trains_two_steps_against_the_served_env(served, tmp_path):
+def tiny_grpo(run: Path, num_steps: int = 2):
     from recgym.agents.grpo import GRPOAgent, GRPOConfig
     from recgym.models import load_policy
 
-    config = GRPOConfig(num_generations=4, prompts_per_step=1, max_new_tokens=5, micro_batch_size=4, num_steps=2,
-                        eval_every=0, save_every=1, output_dir=str(tmp_path / "run"))  # fmt: skip
-    agent = GRPOAgent(config, *load_policy("tiny"))
-    venv = gym.make_vec(ENV_ID, num_envs=4, reward="expand", dataset_kwargs=SMALL_SHOP, recommender="remote",
-                        recommender_kwargs={"url": served.url})  # fmt: skip
-    history = agent.train(venv, progress=False)
+    config = GRPOConfig(num_generations=4, prompts_per_step=1, max_new_tokens=5, micro_batch_size=4,
+                        num_steps=num_steps, eval_every=0, save_every=1, output_dir=str(run))  # fmt: skip
+    return GRPOAgent(config, *load_policy("tiny"))
+
+
+def remote_venv(url: str, **options):
+    return gym.make_vec(ENV_ID, num_envs=4, reward="expand", dataset_kwargs=SMALL_SHOP, recommender="remote",
+                        recommender_kwargs={"url": url, **options})  # fmt: skip
+
+
+def test_grpo_trains_two_steps_against_the_served_env(served, tmp_path):
+    venv = remote_venv(served.url)
+    history = tiny_grpo(tmp_path / "run").train(venv, progress=False)
     assert [r["step"] for r in history] == [1, 2]
     assert all(np.isfinite(r["reward_mean"]) and "ndcg@100" in r for r in history)
     assert task_of(venv).recommender.stats()["requests"] >= 2  # every step's rollouts were scored remotely
+
+
+def untimed(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in ("sec_per_step", "val/sec")}
+
+
+def test_a_step_the_engine_fails_resumes_from_its_checkpoint(faults, tmp_path):
+    faults_, url = faults
+    venv = remote_venv(url, **FAST)
+    full = tiny_grpo(tmp_path / "full").train(venv, progress=False)
+    broken = tiny_grpo(tmp_path / "broken")
+    broken.train(venv, num_steps=1, progress=False)
+    faults_.mode, faults_.fail_times = "500", 10**6  # the engine goes down during step 2
+    with pytest.raises(RecommenderUnavailable):
+        broken.train(venv, resume=True, progress=False)
+    faults_.mode = None  # back up: a new process resumes from step 1's checkpoint
+    again = tiny_grpo(tmp_path / "broken").train(venv, resume=True, progress=False)
+    assert [r["step"] for r in again] == [2] and untimed(again[0]) == untimed(full[1])  # nothing lost
 
 
 def test_catalog_mismatch_is_refused(served):
