@@ -369,3 +369,12 @@ def test_concurrency_cap_and_rate_limit(faults, local_env):
 def test_serve_rejects_an_unknown_env_id(capsys):
     assert recgym_main(["serve", "--env", "RecR1/NoSuch-BM25-v0"]) == 2
     assert "unknown env id" in capsys.readouterr().err
+
+
+def test_bad_client_settings_fail_before_any_request():
+    with pytest.raises(ValueError, match="http:// or https://"):
+        RemoteRecommender("127.0.0.1:8000")
+    with pytest.raises(ValueError, match="needs recommender_kwargs"):
+        gym.make(ENV_ID, dataset_kwargs=SMALL_SHOP, recommender="remote")
+    with pytest.raises(ValueError, match="unknown api"):
+        RemoteRecommender("http://127.0.0.1:8000", api="graphql")

@@ -107,6 +107,8 @@ class RemoteRecommender:
     ) -> None:
         if api not in APIS:
             raise ValueError(f"unknown api {api!r}; choose from {APIS}")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, got {url!r}")
         if timeout <= 0 or retries < 0 or backoff < 0 or cache_size < 0:
             raise ValueError("timeout must be > 0; retries, backoff and cache_size >= 0")
         if (max_concurrency is not None and max_concurrency < 1) or (rate_limit is not None and rate_limit <= 0):
@@ -118,7 +120,8 @@ class RemoteRecommender:
         self.max_concurrency, self.rate_limit, self.cache_size = max_concurrency, rate_limit, int(cache_size)
         self.check_catalog, self.id_key = check_catalog, id_key
         # one pooled keep-alive client for the recommender's life; httpx's Client is thread-safe
-        limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+        pool = max_concurrency or 100  # httpx's default pool size unless capped
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=min(pool, 20))
         self._client = httpx.Client(timeout=self.timeout, limits=limits, headers=dict(headers or {}))
         self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
         self._lock = threading.Lock()  # guards the counters, the cache and the rate limiter's clock
