@@ -31,12 +31,16 @@ from recgym.integrations.trl import completion_text, prompt_rows
 def _verifiers() -> Any:
     try:
         import verifiers as vf
-
-        return vf
     except ImportError as err:
         raise ImportError(
             "recgym.integrations.verifiers needs the 'verifiers' package: pip install 'recgym[verifiers]'"
         ) from err
+    if not hasattr(vf, "SingleTurnEnv"):
+        raise ImportError(
+            f"recgym.integrations.verifiers uses the classic verifiers API (SingleTurnEnv, Rubric), which verifiers "
+            f"{getattr(vf, '__version__', '?')} no longer has: pip install 'verifiers>=0.2,<0.4'"
+        )
+    return vf
 
 
 def message_text(completion: Any) -> str:
