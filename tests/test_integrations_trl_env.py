@@ -53,7 +53,7 @@ def test_reset_answer_reward_equal_env_step_in_one_search(monkeypatch):
 
 
 def test_dataset_rows_and_no_index_draw():
-    pytest.importorskip("datasets")
+    pytest.importorskip("datasets", reason="make_env_dataset needs the extra: pip install 'recgym[trl]'")
     make = factory(split="test")
     ds = make_env_dataset(make, max_examples=4, system_prompt="Use the answer tool.")
     assert len(ds) == 4 and ds[2]["prompt"][-1] == {"role": "user", "content": ""} and ds[2]["split"] == "test"
@@ -118,7 +118,7 @@ def test_trl_grpo_two_steps_through_the_factory(tmp_path, monkeypatch):
     """Two real GRPO steps with environment_factory: TRL resets the envs from the rows, parses the model's
     ``answer`` tool calls, runs them and logs get_reward's mean. Each step's rewards come from ONE recommender
     search and equal recgym's own reset/step for the same query; the queries are the ones in TRL's completions."""
-    trl = pytest.importorskip("trl")
+    trl = pytest.importorskip("trl", reason="TRL's GRPOTrainer needs the extra: pip install 'recgym[trl]'")
     monkeypatch.setenv("TRL_EXPERIMENTAL_SILENCE", "1")
     make = factory(reward="plain")
     searches = []
