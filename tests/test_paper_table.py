@@ -26,7 +26,9 @@ def test_suite_rows_equal_evaluate_and_missing_data_is_skipped(tmp_path: Path) -
     )
     report = run_suite(suite, tmp_path, agents=("raw",), num_envs=8)
     [task] = report["tasks"]
-    assert [r["env"] for r in task["rows"]] == ["RecR1/Shop-BM25-v0", "RecR1/Shop-Dense-v0", "RecR1/Shop-Hybrid-v0"]
+    assert [r["env"] for r in task["rows"]] == [
+        "RecR1/Shop-BM25-v0", "RecR1/Shop-Dense-v0", "RecR1/Shop-Hybrid-v0", "RecR1/Shop-SQLite-v0"
+    ]
     assert report["skipped"] == [{"title": "nowhere", "looked_in": [str(tmp_path / "no-such-folder")]}]
     venv = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=8, reward="expand", dataset_kwargs=SMALL_SHOP)
     expected = evaluate(RawQueryAgent(), venv, split="test", max_examples=12)
