@@ -110,7 +110,10 @@ def compute_score_batch(
         with _LOCK:
             rewards, _ = score_rows(
                 task,
-                [str(solution_strs[i]) for i in rows], [parsed[i][2] for i in rows], [parsed[i][3] for i in rows], check
+                [str(solution_strs[i]) for i in rows],
+                [parsed[i][2] for i in rows],
+                [parsed[i][3] for i in rows],
+                check,
             )
         for i, r in zip(rows, rewards):
             out[i] = r
