@@ -38,7 +38,8 @@ def test_dataset_columns_and_formats():
     pytest.importorskip("datasets")
     ds = make_dataset(ENV_ID, "test", dataset_kwargs=SMALL_SHOP)
     env = shop()
-    assert ds.column_names == ["prompt", "example_id", "split", "index"] and len(ds) == task_of(env).num_examples("test")
+    assert ds.column_names == ["prompt", "example_id", "split", "index"]
+    assert len(ds) == task_of(env).num_examples("test")
     obs, info = env.reset(options={"index": 4, "split": "test"})
     assert ds[4]["prompt"] == [{"role": "user", "content": obs}]
     assert (ds[4]["example_id"], ds[4]["split"], ds[4]["index"]) == (info["example_id"], "test", 4)
@@ -92,6 +93,14 @@ def test_completion_text_formats():
     assert completion_text([{"role": "assistant", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}]) == "ab"
 
 
+def two_step_config(trl, output_dir, **overrides):
+    """TRL GRPOConfig for a 2-step CPU run of a tiny model: 8 completions a step in groups of 4, logged each step."""
+    settings = dict(output_dir=str(output_dir), max_steps=2, per_device_train_batch_size=8, num_generations=4,
+                    learning_rate=1e-3, logging_steps=1, save_strategy="no", report_to="none", use_cpu=True,
+                    bf16=False, seed=0)
+    return trl.GRPOConfig(**{**settings, **overrides})
+
+
 # ------------------------------------------------------------------------------------------------ TRL GRPO
 def test_trl_grpo_two_steps_rewards_equal_recgyms(tmp_path):
     """Two real TRL GRPO steps on the tiny model: every reward TRL received, and the per-step mean it logged, equal
@@ -110,20 +119,7 @@ def test_trl_grpo_two_steps_rewards_equal_recgyms(tmp_path):
         return rewards
 
     model, tokenizer = tiny_policy(seed=0)
-    config = trl.GRPOConfig(
-        output_dir=str(tmp_path),
-        max_steps=2,
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=8,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=True,
-        bf16=False,
-        seed=0,
-    )
+    config = two_step_config(trl, tmp_path, max_completion_length=8)
     trainer = trl.GRPOTrainer(
         model=model, reward_funcs=recgym_reward, args=config, train_dataset=dataset, processing_class=tokenizer
     )

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from test_integrations_trl import ENV_ID, SMALL_SHOP, rescore
+from test_integrations_trl import ENV_ID, SMALL_SHOP, rescore, two_step_config
 
 from recgym.integrations.trl_env import RecGymEnvFactory, RecGymToolEnv, env_rows, make_env_dataset
 from recgym.rewards import format_answer
@@ -131,21 +131,8 @@ def test_trl_grpo_two_steps_through_the_factory(tmp_path, monkeypatch):
         return [0.0] * len(completions)
 
     model, tokenizer = tool_policy()
-    config = trl.GRPOConfig(
-        output_dir=str(tmp_path),
-        max_steps=2,
-        per_device_train_batch_size=8,
-        num_generations=4,
-        max_completion_length=48,
-        learning_rate=1e-3,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=True,
-        bf16=False,
-        seed=0,
-        reward_weights=[0.0],  # TRL appends get_reward with weight 1
-    )
+    # TRL appends get_reward with weight 1
+    config = two_step_config(trl, tmp_path, max_completion_length=48, reward_weights=[0.0])
     trainer = trl.GRPOTrainer(
         model=model,
         reward_funcs=completions_seen,
