@@ -25,7 +25,7 @@ from collections import Counter
 import gymnasium as gym
 
 import recgym  # noqa: F401
-from recgym.envs import registered_ids
+from recgym.envs import registered_ids, task_of
 
 PRESETS = ("recr1", "plain", "expand")
 MAX_CHARS = 1 << 20
@@ -94,7 +94,7 @@ def fuzz(env_id: str, preset: str, n: int, num_envs: int, seed: int, dataset_kwa
     env, venv = gym.make(env_id, **kw), gym.make_vec(env_id, num_envs=num_envs, **kw)
     lo, hi = env.unwrapped.reward_range
     rng = random.Random(f"{seed}:{env_id}:{preset}")
-    examples = env.unwrapped.num_examples()
+    examples = task_of(env).num_examples(env.unwrapped.split)
     _, info = env.reset(seed=seed)
     env.step(info["raw_action"])  # loads a dense model: a one-time cost, not a step's
     out = Counter()

@@ -164,7 +164,9 @@ def phase_bm25_index(spec: dict, impl: str) -> dict:
             tokenizer = Tokenizer(stopwords="en")
         ids = tokenizer.tokenize(catalog.texts(), return_as="ids", show_progress=False)
         retriever = bm25s.BM25(k1=1.2, b=0.75)
-        retriever.index(ids, show_progress=False)
+        # ids with their vocabulary, as recgym indexes: bare id lists make bm25s keep an int-keyed vocabulary that
+        # its save cannot write when orjson is installed ("Dict key must be str")
+        retriever.index((ids, dict(tokenizer.get_vocab_dict())), show_progress=False)
         out = Path(spec["work"]) / "raw-bm25s"
         retriever.save(str(out), show_progress=False)
         tokenizer.save_vocab(str(out))
