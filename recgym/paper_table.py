@@ -26,7 +26,7 @@ from recgym.paths import cache_dir
 from recgym.report import estimate_cell
 from recgym.rewards import preset_names
 from recgym.stats import DESCRIPTION
-from recgym.tasks import TASKS
+from recgym.tasks import TASKS, spec_for_id_task
 
 BEGIN, END = "<!-- recgym bench --suite paper: begin -->", "<!-- recgym bench --suite paper: end -->"
 SEARCH_METRICS = {"ndcg@100": "NDCG@100", "recall@100": "Recall@100"}
@@ -85,7 +85,7 @@ class _MemoAgent:
 
 
 def env_ids(task: BenchTask) -> list[str]:
-    spec = next(s for s in TASKS.values() if s.id_task == task.id_task)
+    spec = spec_for_id_task(task.id_task)
     recs = spec.recommenders if task.recommenders is None else task.recommenders
     return [f"RecR1/{task.id_task}-{rec}-v0" for rec in recs]
 
@@ -160,7 +160,7 @@ def run_suite(
                     "command": eval_command(env_id, env_kwargs, spec, cap, model, max_new_tokens),
                 })
             venv.close()
-        kind = next(s.kind for s in TASKS.values() if s.id_task == task.id_task)
+        kind = spec_for_id_task(task.id_task).kind
         tasks.append({"title": task.title, "data_dir": None if folder is None else str(folder), "kind": kind,
                       "rows": rows})
         if on_task is not None:

@@ -5,7 +5,7 @@ defaults, what to tell a user without the files), ``recgym data``'s prepared-fol
 all read this table, so adding a dataset is one :func:`register_task` call::
 
     from recgym.tasks import TaskSpec, register_task
-    register_task(TaskSpec("MyShop", "myshop", "search", ("BM25",), loader=my_loader))   # my_loader(**kw) -> TaskDataset
+    register_task(TaskSpec("MyShop", "myshop", "search", ("BM25",), loader=my_loader))  # -> TaskDataset
     env = gym.make("RecR1/MyShop-BM25-v0")
 
 This module is light (no envs, no recommenders): the data layer and the CLI import it freely.
@@ -125,6 +125,14 @@ def get_task_spec(name: str) -> TaskSpec:
     return TASKS[name]
 
 
+def spec_for_id_task(id_task: str) -> TaskSpec:
+    """The spec of the ``RecR1/<id_task>-*`` family."""
+    spec = next((s for s in TASKS.values() if s.id_task == id_task), None)
+    if spec is None:
+        raise ValueError(f"no task registers ids RecR1/{id_task}-*; known: {sorted(s.id_task for s in TASKS.values())}")
+    return spec
+
+
 def spec_for_fetch(dataset: str) -> TaskSpec:
     """The task whose data folder ``recgym data prepare <dataset>`` builds."""
     spec = next((s for s in TASKS.values() if s.fetch == dataset), None)
@@ -189,4 +197,13 @@ def register_builtin_tasks() -> None:
             register_task(spec)
 
 
-__all__ = ["PYSERINI_BM25", "TASKS", "SuiteTable", "TaskSpec", "get_task_spec", "register_task", "spec_for_fetch"]
+__all__ = [
+    "PYSERINI_BM25",
+    "TASKS",
+    "SuiteTable",
+    "TaskSpec",
+    "get_task_spec",
+    "register_task",
+    "spec_for_fetch",
+    "spec_for_id_task",
+]

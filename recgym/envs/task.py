@@ -42,7 +42,7 @@ class Task:
         metric: Metric that forms the reward: ``"ndcg"``, ``"recall"``, ``"mrr"`` or ``"hit"``.
         k: Cutoff of the reward metric (paper: 1000 for training, 100 for evaluation).
         prompt: Prompt templates, or a name from ``recgym.prompts.TEMPLATES`` (``"paper"``, ``"expand"``,
-            ``"product-type"``); default: the paper's, or keyword prompts for ``expand``.
+            ``"product-type"``, ``"product-type-results"``); default: the preset's ``default_prompt``.
         exclude_history: Drop the user's history items from sequential rankings before scoring.
     """
 
