@@ -93,6 +93,22 @@ def test_amazon_seqrec(shared_data: Path, folder: str, n_items: int, sizes: dict
     assert max(len(ex.history) for ex in short.split("val")) == 2
 
 
+def test_seqrec_train_split_without_test_users(shared_data: Path, caplog) -> None:
+    """Rec-R1's slice has only val and test users; training on val must not see a test user's purchases."""
+    folder = shared_data / "amazon_seqrec_video_games"
+    with caplog.at_level(logging.WARNING, logger="recgym.data.loaders"):
+        ds = load_sequential_jsonl(folder, split_map={"val": "train"}, exclude_test_users=True)
+    assert _sizes(ds) == {"train": 478, "val": 0, "test": 393}  # 945 val records, 467 of them by test users
+    base = lambda split: {ex.example_id.split("#")[0] for ex in ds.split(split)}  # noqa: E731
+    assert not base("train") & base("test")
+    assert "dropped 467 train records of users who have a test record" in caplog.text
+    assert "identical to test examples" not in caplog.text  # the verbatim copies were among them
+    kept = load_sequential_jsonl(folder, split_map={"valid": "train"})  # aliases accepted; nothing excluded
+    assert _sizes(kept) == {"train": 945, "val": 0, "test": 393}
+    with pytest.raises(ValueError, match="split_map"):
+        load_sequential_jsonl(folder, split_map={"val": "holdout"})
+
+
 def test_games6k_recbole(shared_data: Path) -> None:
     ds = load_recbole(shared_data / "games6k", max_users=200)
     assert ds.name == "Games-6k" and len(ds.catalog) == 16_859

@@ -112,6 +112,17 @@ def _split(record: JsonRecord, key: str, fractions: Mapping[str, float], seed: i
     return split
 
 
+def _check_split_map(split_map: Mapping[str, str] | None) -> dict[str, str]:
+    """``split_map`` with canonical names (``valid`` -> ``val``); a ValueError names an unknown split."""
+    renames = {}
+    for source, target in (split_map or {}).items():
+        names = (normalize_split(str(source)), normalize_split(str(target)))
+        if None in names:
+            raise ValueError(f"split_map {dict(split_map or {})!r}: use the splits train, val (or valid) and test")
+        renames[names[0]] = names[1]
+    return renames
+
+
 @gc_paused
 def load_search_jsonl(
     data_dir: str | Path,
@@ -166,6 +177,8 @@ def load_sequential_jsonl(
     name: str = "seqrec",
     split_fractions: Mapping[str, float] | None = None,
     seed: int = 0,
+    split_map: Mapping[str, str] | None = None,
+    exclude_test_users: bool = False,
 ) -> TaskDataset:
     """Load a next-item recommendation task from JSONL (e.g. the Rec-R1 Amazon Reviews 2023 slices).
 
@@ -174,6 +187,15 @@ def load_sequential_jsonl(
     ``hash_split(user_id, split_fractions or 80/10/10, seed)``. A user with several lines in one split gets
     ids ``u``, ``u#2``, ... (the Rec-R1 files have such users). Unknown history items are removed and users
     with an unknown target are dropped, counted in a logged warning.
+
+    The Rec-R1 slices ship only ``val`` and ``test`` users, and every test record reappears verbatim in val (one
+    leave-one-out history per user, copied). To train on them without seeing a test user:
+    ``split_map={"val": "train"}, exclude_test_users=True`` (Video_Games: 478 train users, 393 test).
+
+    Args:
+        split_map: Renames the file's splits after reading them, e.g. ``{"val": "train"}``.
+        exclude_test_users: Drop every non-test record of a user who also has a test record (counted in the
+            warning), so no test user's purchases are trained on.
 
     Raises:
         DataFormatError: a file is missing, empty or malformed, or no user survives.
@@ -186,11 +208,19 @@ def load_sequential_jsonl(
     fractions = check_fractions(split_fractions or DEFAULT_SPLIT_FRACTIONS)
     catalog = read_items_jsonl(items_path)
     known = frozenset(catalog.item_ids)  # plain set lookups: ~15 membership tests per user
+    renames = _check_split_map(split_map)
     out = ExampleCollector(users_path, name, "sequential")
+    records = []
     for lineno, record in iter_jsonl(users_path):
         user_id = as_id(get_key(record, ("user_id",), users_path, lineno)[1], "user_id", users_path, lineno)
         history = as_id_list(get_key(record, ("history",), users_path, lineno)[1], "history", users_path, lineno)
         target = as_id(get_key(record, ("target",), users_path, lineno)[1], "target", users_path, lineno)
         split = _split(record, user_id, fractions, seed, users_path, lineno)
+        records.append((renames.get(split, split), user_id, history, target))
+    test_users = {r[1] for r in records if r[0] == "test"} if exclude_test_users else set()
+    for split, user_id, history, target in records:
+        if split != "test" and user_id in test_users:
+            out.drop(f"{split} records of users who have a test record (exclude_test_users)", user_id)
+            continue
         out.add_sequential(split, user_id, history, target, known, max_history)
     return out.finish(catalog)
