@@ -44,7 +44,7 @@ class BenchTask:
             the shared data slices); empty for the built-in synthetic shop.
         dataset_kwargs: Passed to the env (e.g. a category).
         max_examples: Default cap on test examples (large splits); ``--max-examples`` overrides it.
-        recommenders: Which registered recommenders to run (``None``: all of the family).
+        recommenders: Which registered recommenders to run (``None``: all of the family that need no server).
     """
 
     title: str
@@ -86,7 +86,7 @@ class _MemoAgent:
 
 def env_ids(task: BenchTask) -> list[str]:
     spec = spec_for_id_task(task.id_task)
-    recs = spec.recommenders if task.recommenders is None else task.recommenders
+    recs = spec.offline_recommenders() if task.recommenders is None else task.recommenders
     return [f"RecR1/{task.id_task}-{rec}-v0" for rec in recs]
 
 

@@ -20,6 +20,10 @@ from typing import Any
 
 KINDS = ("search", "sequential")
 
+NEEDS_SERVER = frozenset({"Postgres"})
+"""Recommenders whose ids need a server you run (``RecR1/Shop-Postgres-v0`` reads ``$RECGYM_POSTGRES_DSN``): offline
+runs over a whole family (the paper-table suite) leave them out unless named."""
+
 
 @dataclass(frozen=True)
 class SuiteTable:
@@ -89,6 +93,10 @@ class TaskSpec:
 
     def env_ids(self) -> list[str]:
         return [f"RecR1/{self.id_task}-{rec}-v0" for rec in self.recommenders]
+
+    def offline_recommenders(self) -> tuple[str, ...]:
+        """The recommenders that run with nothing but this machine (not :data:`NEEDS_SERVER`)."""
+        return tuple(rec for rec in self.recommenders if rec not in NEEDS_SERVER)
 
     def load_function(self) -> Callable[..., Any]:
         if callable(self.loader):
@@ -181,7 +189,7 @@ def _builtin() -> tuple[TaskSpec, ...]:
             ),
         ),
         TaskSpec(
-            "Shop", "shop", "search", ("BM25", "Dense", "Hybrid", "SQLite"), synthetic + "make_shop",
+            "Shop", "shop", "search", ("BM25", "Dense", "Hybrid", "SQLite", "Postgres"), synthetic + "make_shop",
             suite=(SuiteTable("Synthetic shop: product search (offline default, synthetic data)"),),
         ),
         TaskSpec(
@@ -198,6 +206,7 @@ def register_builtin_tasks() -> None:
 
 
 __all__ = [
+    "NEEDS_SERVER",
     "PYSERINI_BM25",
     "TASKS",
     "SuiteTable",

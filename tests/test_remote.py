@@ -340,6 +340,22 @@ def test_unknown_ids_are_dropped_and_counted(faults, local_env):
     assert np.array_equal(positions, want[0]) and np.array_equal(scores, want[1])
 
 
+def test_unknown_ids_show_in_the_step_info(faults, local_env):
+    """The env reports the ids its step's search dropped: one per query here (the engine adds one unknown id to
+    each row); a vector step is one search, so each sub-env reports the batch's count; in process, 0."""
+    faults_, url = faults
+    faults_.mode = "unknown"
+    env = remote_env(url, **FAST)
+    _, info = env.reset(options={"index": 0})
+    assert env.step(info["raw_action"])[4]["dropped_ids"] == 1
+    venv = gym.make_vec(ENV_ID, num_envs=3, split="test", dataset_kwargs=SMALL_SHOP, recommender="remote",
+                        recommender_kwargs={"url": url, **FAST})  # fmt: skip
+    _, infos = venv.reset(options={"indices": [0, 1, 2]})
+    assert venv.step(list(infos["raw_action"]))[4]["dropped_ids"].tolist() == [3, 3, 3]
+    local_env.reset(options={"index": 0})
+    assert local_env.step(info["raw_action"])[4]["dropped_ids"] == 0
+
+
 def test_server_down_for_good_raises_unavailable_quickly(local_env):
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     start = time.monotonic()

@@ -96,7 +96,8 @@ def load_task_dataset(
 def make_recommender(
     recommender: str | Recommender, recommender_kwargs: Mapping[str, Any] | None = None
 ) -> Recommender:
-    """``"bm25"``, ``"dense"``, ``"hybrid"`` (BM25 + dense, RRF), ``"sqlite"`` (SQLite FTS5's BM25), ``"remote"``
+    """``"bm25"``, ``"dense"``, ``"hybrid"`` (BM25 + dense, RRF), ``"sqlite"`` (SQLite FTS5's BM25), ``"postgres"``
+    (PostgreSQL full-text search, ``recommender_kwargs={"dsn": ...}`` or ``$RECGYM_POSTGRES_DSN``), ``"remote"``
     (a search service, ``recommender_kwargs={"url": ...}``; docs/engines.md) or a user's Recommender instance
     (unindexed)."""
     kwargs = dict(recommender_kwargs or {})
@@ -120,6 +121,10 @@ def make_recommender(
         from recgym.recommenders import SQLiteRecommender
 
         return SQLiteRecommender(**kwargs)
+    if recommender == "postgres":
+        from recgym.recommenders.postgres import PostgresRecommender  # psycopg is an optional extra
+
+        return PostgresRecommender(**kwargs)
     if recommender == "remote":
         from recgym.recommenders import RemoteRecommender
 
@@ -127,7 +132,8 @@ def make_recommender(
             raise ValueError("recommender='remote' needs recommender_kwargs={'url': 'http://HOST:PORT', ...}")
         return RemoteRecommender(**kwargs)
     raise ValueError(
-        f"unknown recommender {recommender!r}; choose 'bm25', 'dense', 'hybrid', 'sqlite', 'remote' or pass an instance"
+        f"unknown recommender {recommender!r}; choose 'bm25', 'dense', 'hybrid', 'sqlite', 'postgres', 'remote' "
+        "or pass an instance"
     )
 
 

@@ -162,14 +162,20 @@ class Task:
     def score(self, actions: Sequence[str], examples: Sequence[Example]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Rewards ``(n,)`` and infos as columns (key -> array of n), from ONE recommender search over all n queries.
 
-        ``row(infos, i)`` gives action ``i``'s info dict.
+        ``row(infos, i)`` gives action ``i``'s info dict. ``dropped_ids`` is the number of ids the recommender's
+        answer to this ONE search held that the catalog lacks (dropped; a remote engine's drifted index), the same in
+        every row; 0 for in-process recommenders.
         """
         if len(actions) != len(examples):
             raise ValueError(f"got {len(actions)} actions for {len(examples)} examples")
         parsed = [self.preset.parse(a, self.raw_query(ex)) for a, ex in zip(actions, examples)]
         queries = [q for q, _ in parsed]
         relevant = [self._relevant(ex) for ex in examples]
+        # an engine that answers in item ids (RemoteRecommender) drops the ids the catalog lacks and counts them in
+        # `dropped_ids`; the count this search added goes into the info, so a drifted index shows where rewards fall
+        dropped = getattr(self.recommender, "dropped_ids", 0)
         ranked = self._search(queries, examples)
+        dropped = getattr(self.recommender, "dropped_ids", 0) - dropped
         infos: dict[str, np.ndarray] = compute_metrics(
             ranked, relevant, ks=sorted({*INFO_KS, self.k}), metrics=sorted({"ndcg", "recall", self.metric})
         )
@@ -179,6 +185,7 @@ class Task:
         infos["query"] = np.array(queries, dtype=object)
         infos["example_id"] = np.array([ex.example_id for ex in examples], dtype=object)
         infos["num_relevant"] = np.array([len(p) for p, _ in relevant], dtype=np.int64)
+        infos["dropped_ids"] = np.full(len(actions), dropped, dtype=np.int64)  # the batch's: one search serves all n
         return rewards.astype(np.float64), infos
 
 

@@ -87,7 +87,8 @@ class RecTextEnv(gym.Env[str, str]):
     history titles), ``raw_action`` (the action that submits the raw query unchanged under this preset).
     ``step``: ``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``, ``recall@50``, ``recall@100`` (and the
     reward's ``metric@k``), ``format_ok``, ``query`` (what was sent to the recommender), ``example_id``,
-    ``num_relevant``.
+    ``num_relevant``, ``dropped_ids`` (ids a remote engine ranked that the catalog lacks, dropped from this step's
+    search: a vector step's one search, so every sub-env reports the batch's count; 0 in process).
 
     ## Arguments
     ``dataset`` (TaskDataset), ``recommender`` (indexed Recommender), ``split`` ("train"), ``reward`` ("recr1"),
