@@ -71,6 +71,37 @@ PRODUCT_TYPE_RESULTS_SEQUENTIAL_TEMPLATE = (
 )
 
 
+AGENT_TOOLS = (
+    "You may search the engine up to {max_searches} times before you answer: write <search> query </search> and "
+    "its top {results_per_search} product titles come back between <information> and </information>. When you "
+    "are ready, give your final answer in <answer> </answer> tags, for example {answer_example}. Write one "
+    "<search> or one <answer> per turn; you may think in <think> </think> tags first."
+)
+
+AGENT_SEARCH_TEMPLATE = (
+    "You are an expert in query generation. A shopper typed the request below into an e-commerce search engine "
+    "that ranks products by their titles. Find the query that retrieves the products the shopper wants: use the "
+    "words such products' titles use (product type, key attributes, brand).\n\n"
+    "Shopper request: {query}\n\n" + AGENT_TOOLS
+)
+
+AGENT_SEQUENTIAL_TEMPLATE = (
+    "You are a helpful shopping assistant. A user bought the following items, oldest first:\n{history}\n\n"
+    "Find a search query for the product the user is most likely to buy next; the search engine matches it "
+    "against product titles.\n\n" + AGENT_TOOLS
+)
+
+# The transcript a search agent's observation grows by, one entry per turn (recgym.envs.agent_env renders them).
+AGENT_SEARCH_TURN = "\n<search>{query}</search>\n<information>\n{results}\n</information>\n{budget}"
+AGENT_RESULT_ITEM = "{i}. {title}"
+AGENT_NO_RESULTS = "(no results)"
+AGENT_INVALID_TURN = (
+    "\nInvalid action: write <search> query </search> to search or <answer> ... </answer> to answer.\n{budget}"
+)
+AGENT_SEARCHES_LEFT = "Searches left: {left}.\n"
+AGENT_ANSWER_NOW = "No searches left: give your final answer in <answer> </answer> tags now.\n"
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """How examples render into prompts, and what the raw-query baseline sends.
@@ -128,6 +159,26 @@ PRODUCT_TYPE_RESULTS = PromptTemplate(
 )
 """``product-type`` plus the black box's top 3 titles for the raw query: with the prefix, a sample beats the raw
 query about twice as often before training (docs/training.md, part 1)."""
+
+
+def agent_template(max_searches: int, results_per_search: int, answer_examples: tuple[str, str]) -> PromptTemplate:
+    """The search agent's prompt (:class:`~recgym.envs.agent_env.SearchAgentEnv`): the paper's task plus the tools
+    and their budget. ``answer_examples`` are a well-formed final answer for a search and for a sequential example
+    (they depend on the reward preset, which this module does not know)."""
+
+    def fill(template: str, answer_example: str) -> str:
+        # filled ahead of PromptTemplate.render: keep its placeholders, escape the example's JSON braces
+        escaped = answer_example.replace("{", "{{").replace("}", "}}")
+        return template.format(
+            query="{query}", history="{history}", max_searches=max_searches,
+            results_per_search=results_per_search, answer_example=escaped,
+        )  # fmt: skip
+
+    return PromptTemplate(
+        search=fill(AGENT_SEARCH_TEMPLATE, answer_examples[0]),
+        sequential=fill(AGENT_SEQUENTIAL_TEMPLATE, answer_examples[1]),
+    )
+
 
 TEMPLATES: dict[str, PromptTemplate] = {
     "paper": PAPER,

@@ -48,7 +48,7 @@ class TaskSpec:
     """Everything recgym knows about one task family.
 
     Attributes:
-        id_task: The id's task part: ``RecR1/<id_task>-<Recommender>-v0``.
+        id_task: The id's task part: ``RecR1/<id_task>-<Recommender>-v0`` (and ``-Agent-v0``, the search agent).
         name: The factory's task name (``make_env(task=name)``), lower case.
         kind: ``"search"`` (a shopper's request) or ``"sequential"`` (a purchase history).
         recommenders: Recommender names an id is registered for (``"BM25"``, ``"Dense"``, ``"Hybrid"``).
@@ -93,6 +93,10 @@ class TaskSpec:
 
     def env_ids(self) -> list[str]:
         return [f"RecR1/{self.id_task}-{rec}-v0" for rec in self.recommenders]
+
+    def agent_env_ids(self) -> list[str]:
+        """The multi-turn search-agent ids, ``RecR1/<id_task>-<Recommender>-Agent-v0`` (same data, same black box)."""
+        return [f"RecR1/{self.id_task}-{rec}-Agent-v0" for rec in self.recommenders]
 
     def offline_recommenders(self) -> tuple[str, ...]:
         """The recommenders that run with nothing but this machine (not :data:`NEEDS_SERVER`)."""

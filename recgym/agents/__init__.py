@@ -27,6 +27,8 @@ _EXPORTS = {
     "SamplingConfig": "recgym.agents.hf_policy",
     "PromptingAgent": "recgym.agents.prompting",
     "PseudoRelevanceFeedbackAgent": "recgym.agents.prf",
+    "PRFSearchAgent": "recgym.agents.scripted",
+    "run_episode": "recgym.agents.scripted",
     "GRPOAgent": "recgym.agents.grpo.trainer",
     "GRPOConfig": "recgym.agents.grpo.config",
     "SFTAgent": "recgym.agents.sft",
@@ -49,6 +51,7 @@ __all__ = [
     "PseudoRelevanceFeedbackAgent",
     "RandomAgent",
     "PolicyTrainingConfig",
+    "PRFSearchAgent",
     "RawQueryAgent",
     "Rollout",
     "SFTAgent",
@@ -61,6 +64,7 @@ __all__ = [
     "load_pairs_jsonl",
     "make_agent",
     "pairs_from_env",
+    "run_episode",
 ]
 
 

@@ -44,7 +44,7 @@ class PseudoRelevanceFeedbackAgent:
     # ------------------------------------------------------------------------------------------------ acting
     def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:
         queries = self.raw_queries(observations, infos)
-        return [self._format(raw, expansion) for raw, expansion in zip(queries, self.expansions(queries))]
+        return [self.action_for(raw, expansion) for raw, expansion in zip(queries, self.expansions(queries))]
 
     def raw_queries(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:
         """The raw query behind each observation, from the env's reset info (``raw_query``)."""
@@ -56,17 +56,29 @@ class PseudoRelevanceFeedbackAgent:
 
     def expansions(self, queries: list[str]) -> list[list[str]]:
         """The RM3 expansion words of each query, from one batched first retrieval."""
-        searchable = [i for i, q in enumerate(queries) if terms(q)]
+        searchable = [i for i, q in enumerate(queries) if self.expands(q)]
         out: list[list[str]] = [[] for _ in queries]
-        if not searchable or self.fb_terms == 0 or self.original_weight >= 1.0:
-            return out
-        feedback = self.task.feedback([queries[i] for i in searchable], self.fb_docs)
-        for i, docs in zip(searchable, feedback):
-            model = relevance_model(docs, exclude=set(terms(queries[i])), num_terms=self.fb_terms)
-            out[i] = [word for word, _ in model]
+        if searchable:
+            feedback = self.task.feedback([queries[i] for i in searchable], self.fb_docs)
+            for i, docs in zip(searchable, feedback):
+                out[i] = self.expansion(queries[i], docs)
         return out
 
-    def _format(self, raw: str, expansion: list[str]) -> str:
+    def expands(self, query: str) -> bool:
+        """Whether ``query`` gets expansion words at all (a first retrieval is worth running for it)."""
+        return bool(terms(query)) and self.fb_terms > 0 and self.original_weight < 1.0
+
+    def expansion(self, query: str, feedback: list[str]) -> list[str]:
+        """RM3's expansion words of ``query`` from the first retrieval's titles, best first (its top ``fb_docs``
+        are read); ``[]`` where :meth:`expands` is False."""
+        if not self.expands(query):
+            return []
+        model = relevance_model(feedback[: self.fb_docs], exclude=set(terms(query)), num_terms=self.fb_terms)
+        return [word for word, _ in model]
+
+    def action_for(self, raw: str, expansion: list[str]) -> str:
+        """The single-turn action sending ``raw`` repeated :func:`query_repeats` times plus ``expansion``, in the
+        env's reward preset's format."""
         repeats = query_repeats(self.original_weight, len(terms(raw)), len(expansion))
         return self.task.preset.action_for(" ".join([raw] * repeats + expansion), raw)
 

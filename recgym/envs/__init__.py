@@ -1,5 +1,6 @@
 """Text-action Gymnasium envs over black-box recommenders."""
 
+from recgym.envs.agent_env import SearchAgentEnv
 from recgym.envs.factory import DatasetNotFoundError, load_task_dataset, make_env, make_recommender, make_vector_env
 from recgym.envs.registration import register_envs, registered_ids
 from recgym.envs.task import Task, TaskScorer, task_of
@@ -12,6 +13,7 @@ __all__ = [
     "ProductSearchEnv",
     "RecTextEnv",
     "RecTextVectorEnv",
+    "SearchAgentEnv",
     "SequentialRecEnv",
     "Task",
     "TaskScorer",

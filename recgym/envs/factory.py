@@ -9,10 +9,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from recgym.data.types import TaskDataset
 from recgym.paths import data_cache_dir
-from recgym.tasks import TASKS, TaskSpec, get_task_spec
 from recgym.recommenders import BM25Recommender, DenseRecommender, HybridRecommender, Recommender
+from recgym.tasks import TASKS, TaskSpec, get_task_spec
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -163,12 +165,15 @@ def make_env(
     recommender_kwargs: Mapping[str, Any] | None = None,
     env_id: str = "",
     category: str | None = None,
+    agent: bool = False,
     **env_kwargs: Any,
 ):
     """Entry point of every registered id: dataset + indexed recommender -> the task's env class.
 
     ``env_kwargs`` go to :class:`RecTextEnv` (``split``, ``reward``, ``metric``, ``k``, ``prompt``,
-    ``exclude_history``, ``render_mode``). ``dataset`` short-circuits loading (a user's own TaskDataset).
+    ``exclude_history``, ``render_mode``), or with ``agent=True`` (the ``-Agent-`` ids) to the multi-turn
+    :class:`~recgym.envs.agent_env.SearchAgentEnv` (those plus ``max_searches``, ``results_per_search``).
+    ``dataset`` short-circuits loading (a user's own TaskDataset).
     ``category`` (real-data ids) picks one Amazon domain: ``category="Video_Games"`` is ESCI's
     ``dataset_kwargs={"categories": ["Video_Games"]}`` and SeqRec's ``<data_dir>/Video_Games`` folder.
     """
@@ -180,12 +185,26 @@ def make_env(
         raise ValueError("pass either dataset or data_dir/dataset_kwargs/category, not both")
     rec = make_recommender(recommender, task_recommender_kwargs(task, recommender, recommender_kwargs))
     rec.index(dataset.catalog)
+    if agent:
+        from recgym.envs.agent_env import SearchAgentEnv
+
+        return SearchAgentEnv(dataset, rec, **env_kwargs)
     return env_class_for(dataset)(dataset, rec, **env_kwargs)
 
 
 def make_vector_env(num_envs: int = 1, **kwargs: Any):
-    """Vector entry point of every registered id (``gym.make_vec``): one env's pieces, ``num_envs`` episodes."""
+    """Vector entry point of every registered id (``gym.make_vec``): one env's pieces, ``num_envs`` episodes.
+
+    Single-step ids get :class:`RecTextVectorEnv` (one batched search per step). ``-Agent-`` ids get Gymnasium's
+    ``SyncVectorEnv`` (autoreset ``NEXT_STEP``) over forks of one :class:`SearchAgentEnv`: multi-turn episodes end
+    at different steps, and the forks share the dataset and the indexed recommender, searching one sub-env at a
+    time."""
     from recgym.envs.vector_env import RecTextVectorEnv
 
-    kwargs.pop("max_episode_steps", None)  # single-step episodes; gymnasium passes the spec's value through
-    return RecTextVectorEnv(num_envs, env=make_env(**kwargs))
+    kwargs.pop("max_episode_steps", None)  # gymnasium passes the spec's value through; episode ends are the env's
+    env = make_env(**kwargs)
+    if kwargs.get("agent"):
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        return gym.vector.SyncVectorEnv([env.fork for _ in range(num_envs)])
+    return RecTextVectorEnv(num_envs, env=env)
