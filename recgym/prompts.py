@@ -78,17 +78,24 @@ AGENT_TOOLS = (
     "<search> or one <answer> per turn; you may think in <think> </think> tags first."
 )
 
+AGENT_TOOL_CALLS = (
+    "You may call the search tool up to {max_searches} times before you answer; each call returns the top "
+    "{results_per_search} product titles for its query. Then call the answer tool once with your final query."
+)
+"""The tools paragraph for function-calling trainers (TRL's ``environment_factory``: ``search`` and ``answer`` are
+tools there, not tags)."""
+
 AGENT_SEARCH_TEMPLATE = (
     "You are an expert in query generation. A shopper typed the request below into an e-commerce search engine "
     "that ranks products by their titles. Find the query that retrieves the products the shopper wants: use the "
     "words such products' titles use (product type, key attributes, brand).\n\n"
-    "Shopper request: {query}\n\n" + AGENT_TOOLS
+    "Shopper request: {query}\n\n{tools}"
 )
 
 AGENT_SEQUENTIAL_TEMPLATE = (
     "You are a helpful shopping assistant. A user bought the following items, oldest first:\n{history}\n\n"
     "Find a search query for the product the user is most likely to buy next; the search engine matches it "
-    "against product titles.\n\n" + AGENT_TOOLS
+    "against product titles.\n\n{tools}"
 )
 
 # The transcript a search agent's observation grows by, one entry per turn (recgym.envs.agent_env renders them).
@@ -161,18 +168,19 @@ PRODUCT_TYPE_RESULTS = PromptTemplate(
 query about twice as often before training (docs/training.md, part 1)."""
 
 
-def agent_template(max_searches: int, results_per_search: int, answer_examples: tuple[str, str]) -> PromptTemplate:
+def agent_template(
+    max_searches: int, results_per_search: int, answer_examples: tuple[str, str], tools: str = AGENT_TOOLS
+) -> PromptTemplate:
     """The search agent's prompt (:class:`~recgym.envs.agent_env.SearchAgentEnv`): the paper's task plus the tools
     and their budget. ``answer_examples`` are a well-formed final answer for a search and for a sequential example
-    (they depend on the reward preset, which this module does not know)."""
+    (they depend on the reward preset, which this module does not know); ``tools`` is :data:`AGENT_TOOLS` (tags)
+    or :data:`AGENT_TOOL_CALLS` (function calls)."""
 
     def fill(template: str, answer_example: str) -> str:
         # filled ahead of PromptTemplate.render: keep its placeholders, escape the example's JSON braces
         escaped = answer_example.replace("{", "{{").replace("}", "}}")
-        return template.format(
-            query="{query}", history="{history}", max_searches=max_searches,
-            results_per_search=results_per_search, answer_example=escaped,
-        )  # fmt: skip
+        budget = {"max_searches": max_searches, "results_per_search": results_per_search, "answer_example": escaped}
+        return template.format(query="{query}", history="{history}", tools=tools.format(**budget))
 
     return PromptTemplate(
         search=fill(AGENT_SEARCH_TEMPLATE, answer_examples[0]),

@@ -33,6 +33,11 @@ from recgym.rewards import (
     valid_unicode,
 )
 
+MAX_SEARCHES = 2
+"""Default search budget of an episode (Search-R1 allows a few; two lets an agent refine its first query once)."""
+RESULTS_PER_SEARCH = 3
+"""Default titles shown per search: the black box's first page, as the ``product-type-results`` prompt shows."""
+
 # literal tags, case-insensitive like the presets' <answer>: a tag pattern cannot backtrack, so finding the first
 # complete block is linear in the action's length whatever its nesting
 _TAGS = {
@@ -165,8 +170,8 @@ class SearchAgentEnv(gym.Env[str, str]):
         metric: str = "ndcg",
         k: int = 100,
         prompt: PromptTemplate | str | None = None,
-        max_searches: int = 2,
-        results_per_search: int = 3,
+        max_searches: int = MAX_SEARCHES,
+        results_per_search: int = RESULTS_PER_SEARCH,
         exclude_history: bool = False,
         render_mode: str | None = None,
     ) -> None:

@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from recgym.envs.agent_env import MAX_SEARCHES, RESULTS_PER_SEARCH, SearchAgentEnv
 from recgym.integrations import make_env
 from recgym.integrations._envs import score_rows, task_for
 from recgym.integrations.trl import require
+from recgym.prompts import AGENT_TOOL_CALLS, agent_template
 
 
 class RecGymEnvFactory:
@@ -55,9 +57,12 @@ class RecGymEnvFactory:
         self.history: list[dict[str, Any]] = []
 
     def __call__(self) -> RecGymToolEnv:
-        instance = RecGymToolEnv(self)
+        instance = self._new_instance()
         self.instances.append(instance)
         return instance
+
+    def _new_instance(self) -> RecGymToolEnv:
+        return RecGymToolEnv(self)
 
     def score_pending(self) -> None:
         """Score every instance whose episode has no reward yet, in ONE ``Task.score`` call."""
@@ -143,6 +148,99 @@ class RecGymToolEnv:
         if self.episode.reward is None:
             self.factory.score_pending()
         return float(self.episode.reward)
+
+
+class RecGymSearchEnvFactory(RecGymEnvFactory):
+    """``environment_factory`` for a search-agent id (``RecR1/*-Agent-v0``): each instance has the tools
+    ``search(query)`` and ``answer(query)`` (:class:`RecGymSearchToolEnv`).
+
+    The rules are the agent env's (:class:`~recgym.envs.SearchAgentEnv`), played by one fork of it per instance:
+    at most ``max_searches`` searches showing ``results_per_search`` titles each, a search past the budget ends the
+    rollout with the env's no-answer reward, and so does never answering; an answer is scored as the single-step
+    env scores ``preset.action_for(query, raw_query)``, all pending answers of a batch in ONE ``Task.score`` call.
+    Without ``prompt=``, the observation is the agent prompt with a paragraph about the tools
+    (``recgym.prompts.AGENT_TOOL_CALLS``) instead of the ``<search>``/``<answer>`` tags.
+    """
+
+    def __init__(self, env_id: str, *, split: str = "train", seed: int = 0, **env_kwargs: Any) -> None:
+        import gymnasium as gym
+
+        import recgym  # noqa: F401  (registers the ids)
+
+        if not gym.spec(env_id).kwargs.get("agent"):
+            raise ValueError(f"{env_id} is not a search-agent id (RecR1/<Task>-<Recommender>-Agent-v0)")
+        if "prompt" not in env_kwargs:
+            budget = (
+                env_kwargs.get("max_searches", MAX_SEARCHES),
+                env_kwargs.get("results_per_search", RESULTS_PER_SEARCH),
+            )
+            env_kwargs["prompt"] = agent_template(*budget, ("", ""), tools=AGENT_TOOL_CALLS)
+        super().__init__(env_id, split=split, seed=seed, **env_kwargs)
+        self.agent_env: SearchAgentEnv = self.env.unwrapped
+
+    def _new_instance(self) -> RecGymSearchToolEnv:
+        return RecGymSearchToolEnv(self)
+
+    def score_pending(self) -> None:
+        """As :meth:`RecGymEnvFactory.score_pending`; a rollout that never answered gets the agent env's no-answer
+        reward (its truncation's), not the empty action's."""
+        for instance in self.instances:
+            episode = instance.episode
+            if episode is not None and episode.reward is None and episode.query is None:
+                episode.reward, episode.info = self.agent_env.no_answer_reward, {"format_ok": False}
+        super().score_pending()
+
+
+class RecGymSearchToolEnv(RecGymToolEnv):
+    """One rollout of a search-agent id in TRL's contract: tools ``search`` and ``answer``; made by
+    :class:`RecGymSearchEnvFactory`. The searches run in :attr:`env`, this rollout's fork of the agent env."""
+
+    def __init__(self, factory: RecGymSearchEnvFactory) -> None:
+        super().__init__(factory)
+        self.env = factory.agent_env.fork()
+        self._observation = ""
+
+    def reset(self, index: int | None = None, split: str | None = None, example_id: str | None = None, **_: Any):
+        super().reset(index, split, example_id)
+        self._observation, _ = self.env.reset(options={"index": self.episode.index, "split": self.episode.split})
+        return self._observation
+
+    def search(self, query: str) -> str:
+        """Search the shop's search engine and read its top product titles. The number of searches is limited.
+
+        Args:
+            query: The search query.
+
+        Returns:
+            The top product titles, one per line, and the searches left.
+        """
+        episode = self._open_episode()
+        if episode.reward is not None or episode.query is not None:
+            return "The episode has ended: no more searches."
+        observation, reward, _, truncated, info = self.env.step(f"<search>{query}</search>")
+        if truncated:  # past the budget: the agent env's truncation, and its reward, end this rollout
+            episode.reward, episode.info = reward, info
+            return "No searches left: the episode has ended without an answer."
+        new, self._observation = observation[len(self._observation) :], observation
+        return new.strip()
+
+    def answer(self, query: str) -> str:
+        """Submit the final search query for the request. Call it once, after your searches.
+
+        Args:
+            query: The search query the recommender will run.
+
+        Returns:
+            A confirmation.
+        """
+        if self._open_episode().reward is not None:
+            return "The episode has ended: the answer was not recorded."
+        return super().answer(query)
+
+    def _open_episode(self) -> Episode:
+        if self.episode is None:
+            raise RuntimeError("a tool call before reset")
+        return self.episode
 
 
 def env_rows(
