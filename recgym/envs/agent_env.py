@@ -17,11 +17,11 @@ import gymnasium as gym
 
 from recgym import prompts
 from recgym.data.types import Example, TaskDataset
+from recgym.envs.episodes import prompt_length_bound, prompt_texts, select_episode
 from recgym.envs.spaces import action_space, observation_space
 from recgym.envs.task import Task, row
 
 # the single-turn env's prompt bound, charset and reset-option handling, shared rather than copied
-from recgym.envs.text_env import _prompt_bound, _select, _texts_of
 from recgym.prompts import PromptTemplate
 from recgym.recommenders.base import Recommender
 from recgym.rewards import (
@@ -190,7 +190,7 @@ class SearchAgentEnv(gym.Env[str, str]):
         self.max_searches, self.results_per_search = max_searches, results_per_search
         self.action_space = action_space()
         self.observation_space = observation_space(
-            chain(_texts_of(dataset, self.task.prompt), _TRANSCRIPT_TEXTS), self._observation_bound()
+            chain(prompt_texts(dataset, self.task.prompt), _TRANSCRIPT_TEXTS), self._observation_bound()
         )
         self._charset = self.observation_space.character_set
         lo, hi = self.task.preset.reward_range
@@ -204,11 +204,11 @@ class SearchAgentEnv(gym.Env[str, str]):
         results = self.results_per_search * (len(prompts.AGENT_RESULT_ITEM) + 8 + longest_title)
         search = len(prompts.AGENT_SEARCH_TURN) + MAX_QUERY_CHARS + max(results, len(prompts.AGENT_NO_RESULTS))
         turn = max(search, len(prompts.AGENT_INVALID_TURN)) + budget
-        return _prompt_bound(self.task) + self.max_searches * turn
+        return prompt_length_bound(self.task) + self.max_searches * turn
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        split, index = _select(self.task, self.np_random, self.split, options)
+        split, index = select_episode(self.task, self.np_random, self.split, options, type(self).__name__)
         example = self.task.dataset.split(split)[index]
         self._episode = _Episode(example, self.task.observation(example))
         info = self.task.reset_info(example, split, index)

@@ -5,45 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
 from recgym.data.types import Example, TaskDataset
+from recgym.envs.episodes import prompt_length_bound, prompt_texts, select_episode
 from recgym.envs.spaces import action_space, observation_space
 from recgym.envs.task import Task, row
 from recgym.prompts import PromptTemplate
 from recgym.recommenders.base import Recommender
 from recgym.rewards import RewardPreset
-
-
-def _prompt_bound(task: Task) -> int:
-    """An upper bound on the length of any prompt this task renders (sizes the observation space)."""
-    ds, tpl = task.dataset, task.prompt
-    longest_title = max((len(t) for t in ds.catalog.titles), default=0)
-    results = tpl.feedback * (len(tpl.result_item) + 8 + longest_title)  # the {results} lines, if shown
-    if ds.task == "search":
-        longest = max((len(ex.query) for split in ds.splits.values() for ex in split), default=0)
-        return len(tpl.search) + longest + results
-    line = len(tpl.history_item) + 8 + longest_title
-    return len(tpl.sequential) + tpl.max_history * line + results
-
-
-def _select(task: Task, rng: np.random.Generator, default_split: str, options: dict | None) -> tuple[str, int]:
-    """The (split, index) an episode starts on: ``options["index"]`` if given, else uniform over the split."""
-    options = dict(options or {})
-    unknown = set(options) - {"index", "split"}
-    if unknown:
-        raise ValueError(f"unknown reset option(s) {sorted(unknown)}; RecTextEnv takes 'index' and 'split'")
-    split = options.get("split", default_split)
-    n = len(task.dataset.split(split))
-    if "index" in options and options["index"] is not None:
-        index = options["index"]
-        # bool is an int subclass: True would silently start example 1
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"reset option index must be an int, got {type(index).__name__} {index!r}")
-        if not -n <= index < n:
-            raise ValueError(f"reset option index={index!r} is out of range for split {split!r} with {n} examples")
-        return split, int(index) % n
-    return split, int(rng.integers(n))
 
 
 class RecTextEnv(gym.Env[str, str]):
@@ -120,14 +89,16 @@ class RecTextEnv(gym.Env[str, str]):
         self.task = Task(dataset, recommender, reward, metric, k, prompt, exclude_history)
         self.split, self.render_mode = split, render_mode
         self.action_space = action_space()
-        self.observation_space = observation_space(_texts_of(dataset, self.task.prompt), _prompt_bound(self.task))
+        self.observation_space = observation_space(
+            prompt_texts(dataset, self.task.prompt), prompt_length_bound(self.task)
+        )
         self.reward_range = self.task.preset.reward_range
         self._example: Example | None = None
         self._last: tuple[str, float, dict] | None = None
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        split, index = _select(self.task, self.np_random, self.split, options)
+        split, index = select_episode(self.task, self.np_random, self.split, options, "RecTextEnv")
         self._example = self.task.dataset.split(split)[index]
         self._last = None
         return self.task.observation(self._example), self.task.reset_info(self._example, split, index)
@@ -148,14 +119,3 @@ class RecTextEnv(gym.Env[str, str]):
         _, reward, info = self._last
         metrics = f"ndcg@10: {info['ndcg@10']:.4f}  recall@100: {info['recall@100']:.4f}"
         return f"query: {info['query']!r}\nreward: {reward:.4f}  {metrics}"
-
-
-def _texts_of(dataset: TaskDataset, prompt: PromptTemplate):
-    yield prompt.search
-    yield prompt.sequential
-    yield prompt.history_item
-    yield prompt.result_item
-    yield from dataset.catalog.titles
-    for split in dataset.splits.values():
-        for ex in split:
-            yield ex.query

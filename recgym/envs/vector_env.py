@@ -9,8 +9,9 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from recgym.data.types import Example
+from recgym.envs.episodes import select_episode
 from recgym.envs.task import plain
-from recgym.envs.text_env import RecTextEnv, _select
+from recgym.envs.text_env import RecTextEnv
 
 
 class RecTextVectorEnv(VectorEnv):
@@ -82,11 +83,17 @@ class RecTextVectorEnv(VectorEnv):
                 raise ValueError("pass reset option 'index' or 'indices', not both")
             if len(indices) != self.num_envs:
                 raise ValueError(f"reset option indices has {len(indices)} entries for {self.num_envs} sub-envs")
-            picks = [_select(self.task, self.np_random, self.env.split, {**options, "index": i}) for i in indices]
+            picks = [
+                select_episode(self.task, self.np_random, self.env.split, {**options, "index": i}, "RecTextEnv")
+                for i in indices
+            ]
         elif options.get("index") is not None:
-            picks = [_select(self.task, self.np_random, self.env.split, options)] * self.num_envs
+            picks = [select_episode(self.task, self.np_random, self.env.split, options, "RecTextEnv")] * self.num_envs
         else:
-            picks = [_select(self.task, self.np_random, self.env.split, options) for _ in range(self.num_envs)]
+            picks = [
+                select_episode(self.task, self.np_random, self.env.split, options, "RecTextEnv")
+                for _ in range(self.num_envs)
+            ]
         infos: dict = {}
         obs = self._start([(i, split, index) for i, (split, index) in enumerate(picks)], infos)
         return tuple(obs), infos
@@ -113,7 +120,8 @@ class RecTextVectorEnv(VectorEnv):
                 self._examples[i] = None
         finished = sorted(set(range(self.num_envs)).difference(live))  # NEXT_STEP autoreset of these
         picks = [
-            (i, *_select(self.task, self.np_random, self._splits[i], {"split": self._splits[i]})) for i in finished
+            (i, *select_episode(self.task, self.np_random, self._splits[i], {"split": self._splits[i]}, "RecTextEnv"))
+            for i in finished
         ]
         for i, o in zip(finished, self._start(picks, infos)):
             obs[i] = o
