@@ -17,9 +17,9 @@ import gymnasium as gym
 
 from recgym import prompts
 from recgym.data.types import Example, TaskDataset
-from recgym.envs.episodes import prompt_length_bound, prompt_texts, select_episode
+from recgym.envs.episodes import build_task, prompt_length_bound, prompt_texts, select_episode
 from recgym.envs.spaces import action_space, observation_space
-from recgym.envs.task import Task, row
+from recgym.envs.task import row
 
 # the single-turn env's prompt bound, charset and reset-option handling, shared rather than copied
 from recgym.prompts import PromptTemplate
@@ -165,28 +165,32 @@ class SearchAgentEnv(gym.Env[str, str]):
         dataset: TaskDataset,
         recommender: Recommender,
         *,
-        split: str = "train",
         reward: str | RewardPreset = "recr1",
-        metric: str = "ndcg",
-        k: int = 100,
         prompt: PromptTemplate | str | None = None,
         max_searches: int = MAX_SEARCHES,
         results_per_search: int = RESULTS_PER_SEARCH,
-        exclude_history: bool = False,
         render_mode: str | None = None,
+        **task_options: Any,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        # task_options: split, metric, k, exclude_history, exactly as RecTextEnv takes them (checked in build_task)
         for name, value, least in (("max_searches", max_searches, 0), ("results_per_search", results_per_search, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-        dataset.split(split)  # fail now, with the list of available splits, rather than at the first reset
         preset = get_preset(reward)
         if prompt is None:
             examples = tuple(as_answer(preset.action_for(q)) for q in ("insulated travel mug", "wireless controller"))
             prompt = prompts.agent_template(max_searches, results_per_search, examples)
-        self.task = Task(dataset, recommender, preset, metric, k, prompt, exclude_history)
-        self.split, self.render_mode = split, render_mode
+        self.split, self.render_mode = task_options.pop("split", "train"), render_mode
+        self.task = build_task(
+            dataset,
+            recommender,
+            self.split,
+            render_mode,
+            self.metadata["render_modes"],
+            reward=preset,
+            prompt=prompt,
+            **task_options,
+        )
         self.max_searches, self.results_per_search = max_searches, results_per_search
         self.action_space = action_space()
         self.observation_space = observation_space(

@@ -1,4 +1,5 @@
-"""How an episode of a recgym env starts: which example it shows, and the bounds of what its prompt can contain.
+"""How an episode of a recgym env starts: the task it is built on, which example it shows, and the bounds of what
+its prompt can contain.
 
 Shared by the single-step env (:class:`recgym.envs.text_env.RecTextEnv`) and the search agent env
 (:class:`recgym.envs.agent_env.SearchAgentEnv`), so both pick examples and size their observation spaces alike.
@@ -7,12 +8,34 @@ Shared by the single-step env (:class:`recgym.envs.text_env.RecTextEnv`) and the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from recgym.data.types import TaskDataset
 from recgym.envs.task import Task
 from recgym.prompts import PromptTemplate
+from recgym.recommenders.base import Recommender
+
+
+def build_task(
+    dataset: TaskDataset,
+    recommender: Recommender,
+    split: str,
+    render_mode: str | None,
+    render_modes: list[str],
+    **task_args: Any,
+) -> Task:
+    """The :class:`Task` a text env scores with (``task_args``: :class:`Task`'s ``reward``, ``metric``, ``k``,
+    ``prompt``, ``exclude_history``), after the argument checks every text env makes.
+
+    The split is checked here so a wrong name fails at construction, with the list of available splits, rather
+    than at the first reset.
+    """
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(f"render_mode must be None or one of {render_modes}, got {render_mode!r}")
+    dataset.split(split)
+    return Task(dataset, recommender, **task_args)
 
 
 def prompt_length_bound(task: Task) -> int:

@@ -7,9 +7,9 @@ from typing import Any
 import gymnasium as gym
 
 from recgym.data.types import Example, TaskDataset
-from recgym.envs.episodes import prompt_length_bound, prompt_texts, select_episode
+from recgym.envs.episodes import build_task, prompt_length_bound, prompt_texts, select_episode
 from recgym.envs.spaces import action_space, observation_space
-from recgym.envs.task import Task, row
+from recgym.envs.task import row
 from recgym.prompts import PromptTemplate
 from recgym.recommenders.base import Recommender
 from recgym.rewards import RewardPreset
@@ -83,10 +83,18 @@ class RecTextEnv(gym.Env[str, str]):
         exclude_history: bool = False,
         render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        dataset.split(split)  # fail now, with the list of available splits, rather than at the first reset
-        self.task = Task(dataset, recommender, reward, metric, k, prompt, exclude_history)
+        self.task = build_task(
+            dataset,
+            recommender,
+            split,
+            render_mode,
+            self.metadata["render_modes"],
+            reward=reward,
+            metric=metric,
+            k=k,
+            prompt=prompt,
+            exclude_history=exclude_history,
+        )
         self.split, self.render_mode = split, render_mode
         self.action_space = action_space()
         self.observation_space = observation_space(
