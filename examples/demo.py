@@ -62,6 +62,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    origin = provenance(["python", "examples/demo.py", *sys.argv[1:]])  # the commit of the code that runs
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -121,7 +122,7 @@ def main() -> None:
     (out / "results.json").write_text(
         json.dumps(
             {
-                "provenance": provenance(["python", "examples/demo.py", *sys.argv[1:]]),
+                "provenance": origin,
                 "env": args.env,
                 "args": vars(args),
                 "config": config.to_dict(),

@@ -117,6 +117,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         task_of(venv).num_examples(args.split)
     except (KeyError, ValueError) as err:
         raise UsageError(f"--split {args.split}: {err}") from None
+    origin = provenance(["recgym", *args.argv])  # taken before the long part: the commit of the code that ran
     results: dict[str, dict[str, Any]] = {}
     for spec in specs:
         agent = make_agent(spec, venv, **options_for(spec, {key: getattr(args, key) for key in AGENT_OPTIONS}))
@@ -135,7 +136,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                             mark_nonzero=True))
     if args.out:
         record = {"env": args.env, "split": args.split, "reward": _preset_name(venv),
-                  "env_kwargs": env_kwargs, "provenance": provenance(["recgym", *args.argv]), "agents": results}
+                  "env_kwargs": env_kwargs, "provenance": origin, "agents": results}
         if args.baseline is not None:
             record.update(baseline=args.baseline, comparison=comparison)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,10 @@ from typing import Any
 
 
 def provenance(command: Sequence[str]) -> dict[str, Any]:
-    """Where a result came from: ``command`` (the argv that ran, program included), the date (UTC) and recgym's git commit (``None`` outside a checkout;
-    ``dirty`` when the working tree had uncommitted changes), so a reader can re-run it."""
+    """Where a result came from: ``command`` (the argv that ran, program included), the date (UTC) and recgym's
+    git commit (``None`` outside a checkout; ``dirty`` when the working tree had uncommitted changes), so a reader
+    can re-run it. Call it when the command starts: a commit made while a long run goes on is not the code it ran.
+    """
     root = Path(__file__).resolve().parent.parent
 
     def git(*cmd: str) -> str | None:
