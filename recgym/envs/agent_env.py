@@ -20,8 +20,6 @@ from recgym.data.types import Example, TaskDataset
 from recgym.envs.episodes import build_task, prompt_length_bound, prompt_texts, select_episode
 from recgym.envs.spaces import action_space, observation_space
 from recgym.envs.task import row
-
-# the single-turn env's prompt bound, charset and reset-option handling, shared rather than copied
 from recgym.prompts import PromptTemplate
 from recgym.recommenders.base import Recommender
 from recgym.rewards import (
