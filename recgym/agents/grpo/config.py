@@ -196,8 +196,9 @@ class GRPOConfig(PolicyTrainingConfig):
           with a penalty every run collapsed onto words BM25 ignores;
         - 8 prompts x G=8 per step, one micro-batch per group (its prompt then runs once, shared-prefix caching),
           temperature 1 and no nucleus cut for exploration, full fine-tuning at lr 1e-5 with a k3 KL anchor of 0.04.
-        - 100 steps (800 of the 1,020 training queries, each once).
-        Measured (1 torch thread, 2 runs sharing a 2-core machine): ~22 s per step, 100 steps in ~37 min."""
+        - 150 steps (1,200 prompts: every one of the 1,020 training queries once, 180 twice); on the whole val split
+          150 steps beat 100 on all 3 seeds (+0.009 to +0.015 NDCG@100).
+        Measured (1 torch thread, 2 runs sharing a 2-core machine): ~22-28 s per step, 150 steps in ~55-70 min."""
         preset: dict[str, Any] = {
             "num_generations": 8,
             "prompts_per_step": 8,
@@ -210,7 +211,7 @@ class GRPOConfig(PolicyTrainingConfig):
             "micro_batch_size": 8,
             "beta": 0.04,
             "lora_r": 0,
-            "num_steps": 100,
+            "num_steps": 150,
             "eval_every": 50,
             "eval_max_examples": 64,
             "save_every": 50,
