@@ -1,6 +1,7 @@
 """``recgym serve``: any env's recommender as a search service, in the protocol ``RemoteRecommender`` speaks.
 
     recgym serve --env RecR1/Shop-BM25-v0 [--env-kwargs '{"dataset_kwargs": {...}}'] [--host 127.0.0.1 --port 8000]
+    recgym serve --openenv --env RecR1/Shop-BM25-v0 [--max-sessions 16]   # the env itself, for OpenEnv clients
 
 Endpoints (JSON; docs/engines.md): ``GET /health``, ``GET /info`` (catalog size and fingerprint, the recommender and
 its settings), ``POST /search {"queries": [...], "k": k} -> {"ids": [[...]], "scores": [[...]]}`` and Search-R1's
@@ -113,33 +114,46 @@ def create_app(recommender: Recommender, catalog: Catalog, name: str = "") -> An
 
 
 def serve(env_id: str, env_kwargs: dict[str, Any] | None = None, host: str = "127.0.0.1", port: int = 8000,
-          log_level: str = "warning") -> None:  # fmt: skip
-    """Build the env ``env_id`` and serve its recommender until interrupted."""
+          log_level: str = "warning", openenv: bool = False, max_sessions: int = 16) -> None:  # fmt: skip
+    """Build the env ``env_id`` and serve it until interrupted: its recommender in recgym's search protocol, or
+    (``openenv=True``) the whole env as an OpenEnv environment with up to ``max_sessions`` WebSocket sessions
+    (:mod:`recgym.integrations.openenv`)."""
     import gymnasium as gym
     import uvicorn
 
     import recgym  # noqa: F401  (registers the RecR1/* ids)
     from recgym.envs import task_of
 
-    task = task_of(gym.make(env_id, **(env_kwargs or {})))
-    app = create_app(task.recommender, task.catalog, env_id)
+    if openenv:
+        from recgym.integrations.openenv import make_app
+
+        app = make_app(env_id, max_sessions=max_sessions, **(env_kwargs or {}))
+        what = "OpenEnv environment"
+    else:
+        task = task_of(gym.make(env_id, **(env_kwargs or {})))
+        app = create_app(task.recommender, task.catalog, env_id)
+        what = f"{len(task.catalog)} items, {type(task.recommender).__name__}"
     if host not in LOOPBACK:
         print(f"recgym serve: warning: listening on {host}, beyond this machine; the service has no authentication",
               file=sys.stderr)  # fmt: skip
-    print(f"recgym serve: {env_id} ({len(task.catalog)} items, {type(task.recommender).__name__}) on "
-          f"http://{host}:{port}", file=sys.stderr, flush=True)  # fmt: skip
+    print(f"recgym serve: {env_id} ({what}) on http://{host}:{port}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
 def add_parser(subparsers: Any) -> None:
     """Register ``recgym serve`` (see ``recgym.cli.COMMAND_MODULES``)."""
-    p = subparsers.add_parser("serve", help="serve an env's recommender over HTTP (/search, /retrieve, /info)")
+    p = subparsers.add_parser("serve", help="serve an env's recommender over HTTP (/search, /retrieve, /info), "
+                              "or with --openenv the env itself as an OpenEnv environment")  # fmt: skip
     p.add_argument("--env", required=True, help="env id, e.g. RecR1/Shop-BM25-v0")
     p.add_argument("--env-kwargs", help='env arguments as JSON, e.g. \'{"dataset_kwargs": {"num_products": 400}}\'')
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback: no authentication)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    p.add_argument("--openenv", action="store_true",
+                   help="serve the env (reset/step, reward) over OpenEnv's protocol instead of its recommender")
+    p.add_argument("--max-sessions", type=int, default=16,
+                   help="with --openenv: concurrent WebSocket sessions, each its own episode (default 16)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -162,10 +176,13 @@ def cmd_serve(args: Any) -> int:
         return usage(f"--env-kwargs is not valid JSON ({err})")
     if not isinstance(env_kwargs, dict):
         return usage("--env-kwargs must be a JSON object")
-    missing = [m for m in ("fastapi", "uvicorn") if not _importable(m)]
+    if args.max_sessions < 1:
+        return usage(f"--max-sessions must be >= 1, got {args.max_sessions}")
+    extra, modules = ("openenv", ("openenv", "uvicorn")) if args.openenv else ("serve", ("fastapi", "uvicorn"))
+    missing = [m for m in modules if not _importable(m)]
     if missing:
-        return usage(f"needs {' and '.join(missing)}: pip install 'recgym[serve]'")
-    serve(args.env, env_kwargs, args.host, args.port, args.log_level)
+        return usage(f"needs {' and '.join(missing)}: pip install 'recgym[{extra}]'")
+    serve(args.env, env_kwargs, args.host, args.port, args.log_level, args.openenv, args.max_sessions)
     return 0
 
 

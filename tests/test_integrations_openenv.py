@@ -1,5 +1,5 @@
-"""OpenEnv adapter: a real server (``python -m recgym.integrations.openenv``, a subprocess on a free loopback port)
-driven by OpenEnv's own WebSocket client. Rewards equal the in-process env's; concurrent sessions are isolated."""
+"""OpenEnv adapter: a real server (``recgym serve --openenv``, a subprocess on a free loopback port) driven by
+OpenEnv's own WebSocket client. Rewards equal the in-process env's; concurrent sessions are isolated."""
 
 import json
 import socket
@@ -31,7 +31,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    cmd = [sys.executable, "-m", "recgym.integrations.openenv", "--env", ENV_ID, "--port", str(port)]
+    cmd = [sys.executable, "-m", "recgym.cli", "serve", "--openenv", "--env", ENV_ID, "--port", str(port)]
     proc = subprocess.Popen([*cmd, "--env-kwargs", json.dumps(ENV_KWARGS)], stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -107,3 +107,10 @@ def test_concurrent_sessions_are_isolated(server):
     finally:
         for client in clients:
             client.close()
+
+
+def test_the_module_entry_point_is_recgym_serve_openenv():
+    """``python -m recgym.integrations.openenv`` parses with ``recgym serve --openenv``'s parser: same checks."""
+    cmd = [sys.executable, "-m", "recgym.integrations.openenv", "--env", ENV_ID, "--max-sessions", "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--max-sessions must be >= 1, got 0" in done.stderr

@@ -9,7 +9,9 @@ from test_integrations_trl import SMALL_SHOP, rescore
 
 import recgym  # noqa: F401  (registers the ids)
 from recgym.envs.agent_env import as_answer, search_turns
-from recgym.integrations.trl_env import RecGymSearchEnvFactory, RecGymSearchToolEnv, env_rows
+from recgym.integrations._envs import task_for
+from recgym.integrations.trl import RecGymReward
+from recgym.integrations.trl_env import RecGymEnvFactory, RecGymSearchEnvFactory, RecGymSearchToolEnv, env_rows
 from recgym.rewards import format_answer
 
 AGENT_ID = "RecR1/Shop-BM25-Agent-v0"
@@ -28,6 +30,19 @@ def test_tools_are_search_and_answer_as_trl_sees_them():
     assert schema["name"] == "search" and schema["parameters"]["required"] == ["query"]
     with pytest.raises(ValueError, match="not a search-agent id"):
         RecGymSearchEnvFactory("RecR1/Shop-BM25-v0", dataset_kwargs=SMALL_SHOP)
+
+
+def test_single_answer_adapters_refuse_the_agent_env():
+    """Scoring an agent id's turns as one text would give other rewards than the env: every one-text adapter says
+    so (TRL's tool env and reward function, verl, the OpenEnv server, verifiers all resolve the env through it)."""
+    agent_env = gym.make(AGENT_ID, dataset_kwargs=SMALL_SHOP)
+    with pytest.raises(ValueError, match="multi-turn search-agent env"):
+        RecGymEnvFactory(AGENT_ID, dataset_kwargs=SMALL_SHOP)
+    with pytest.raises(ValueError, match="multi-turn search-agent env"):
+        RecGymReward(agent_env)
+    with pytest.raises(ValueError, match="multi-turn search-agent env"):  # the vector agent env too
+        task_for(gym.make_vec(AGENT_ID, num_envs=2, dataset_kwargs=SMALL_SHOP))
+    assert task_for(gym.make("RecR1/Shop-BM25-v0", dataset_kwargs=SMALL_SHOP)).catalog is not None
 
 
 def test_searches_answers_and_rewards_follow_the_agent_env(monkeypatch):

@@ -11,18 +11,40 @@ import numpy as np
 from recgym.envs.task import Task, row, task_of
 
 
-def task_for(env: Any, env_kwargs: Mapping[str, Any] | None = None) -> Task:
+def task_for(env: Any, env_kwargs: Mapping[str, Any] | None = None, *, multi_turn: bool = False) -> Task:
     """A registered id (made with ``gym.make(id, **env_kwargs)``), or a recgym env: single or vector, wrapped or
-    not. Returns its task, whose dataset, recommender and reward every score goes through."""
-    if isinstance(env, str):
-        import gymnasium as gym
+    not. Returns its task, whose dataset, recommender and reward every score goes through.
 
+    An adapter that scores one text per example (``multi_turn=False``) refuses a search-agent env
+    (``RecR1/*-Agent-v0``) with a clear error: scoring its search-then-answer turns as one text would silently give
+    other rewards than the env does."""
+    import gymnasium as gym
+
+    if isinstance(env, str):
         import recgym  # noqa: F401  (registers the ids)
 
         env = gym.make(env, **dict(env_kwargs or {}))
     elif env_kwargs:
         raise ValueError("env keyword arguments apply only when env is an id, not an env instance")
+    if not multi_turn and is_search_agent(env):
+        name = env.spec.id if getattr(env, "spec", None) is not None else type(env).__name__
+        raise ValueError(
+            f"{name} is a multi-turn search-agent env (search, then answer); this adapter scores one text per "
+            "example. Use the single-step id (without -Agent), or TRL's RecGymSearchEnvFactory for the agent env."
+        )
     return task_of(env)
+
+
+def is_search_agent(env: Any) -> bool:
+    """Whether ``env`` (single, wrapped, or a vector env of them) is a multi-turn :class:`SearchAgentEnv`."""
+    import gymnasium as gym
+
+    from recgym.envs.agent_env import SearchAgentEnv
+
+    if isinstance(env, gym.vector.VectorEnv):
+        subs = getattr(env.unwrapped, "envs", None)  # a SyncVectorEnv of forks, as make_vec builds the agent ids
+        return bool(subs) and isinstance(subs[0].unwrapped, SearchAgentEnv)
+    return isinstance(env.unwrapped, SearchAgentEnv)
 
 
 def score_rows(

@@ -1,7 +1,8 @@
 """Any recgym env id served as an OpenEnv environment (``openenv-core``): typed action, observation and state,
 ``reset``/``step`` over OpenEnv's WebSocket protocol, the reward in the observation.
 
-    python -m recgym.integrations.openenv --env RecR1/Shop-BM25-v0 --port 8000 --env-kwargs '{"reward": "expand"}'
+    recgym serve --openenv --env RecR1/Shop-BM25-v0 --port 8000 --env-kwargs '{"reward": "expand"}'
+    (or python -m recgym.integrations.openenv with the same arguments)
 
     from recgym.integrations.openenv import RecGymAction, RecGymClient
     with RecGymClient(base_url="http://127.0.0.1:8000").sync() as client:
@@ -22,8 +23,6 @@ thread-safe and OpenEnv runs each session's calls in a thread pool.
 
 from __future__ import annotations
 
-import argparse
-import json
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -167,17 +166,12 @@ class RecGymClient(EnvClient[RecGymAction, RecGymObservation, RecGymState]):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m recgym.integrations.openenv", description=__doc__.split("\n")[0])
-    parser.add_argument("--env", required=True, help="a registered recgym id, e.g. RecR1/Shop-BM25-v0")
-    parser.add_argument("--env-kwargs", default="{}", help="gym.make keyword arguments as JSON")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--max-sessions", type=int, default=DEFAULT_SESSIONS, help="concurrent WebSocket sessions")
-    args = parser.parse_args(argv)
-    import uvicorn
+    """``python -m recgym.integrations.openenv ARGS`` is ``recgym serve --openenv ARGS`` (one parser, one server)."""
+    import sys
 
-    app = make_app(args.env, max_sessions=args.max_sessions, **json.loads(args.env_kwargs))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    from recgym.cli import main as cli_main
+
+    raise SystemExit(cli_main(["serve", "--openenv", *(sys.argv[1:] if argv is None else argv)]))
 
 
 if __name__ == "__main__":

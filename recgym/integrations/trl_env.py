@@ -47,10 +47,12 @@ class RecGymEnvFactory:
         seed: Seeds the draw of an example when a row names no ``index``.
     """
 
+    multi_turn = False  # the tool env scores one answer per rollout; the search factory below plays the agent env
+
     def __init__(self, env_id: str, *, split: str = "train", seed: int = 0, **env_kwargs: Any) -> None:
         self.env_id, self.env_kwargs, self.split = env_id, dict(env_kwargs), split
         self.env = make_env(env_id, env_kwargs)
-        self.task = task_for(self.env)
+        self.task = task_for(self.env, multi_turn=self.multi_turn)
         self.rng = np.random.default_rng(seed)
         self.instances: list[RecGymToolEnv] = []
         # one record per batched scoring call: texts (the actions), splits, indices, rewards -- for inspection
@@ -161,6 +163,8 @@ class RecGymSearchEnvFactory(RecGymEnvFactory):
     Without ``prompt=``, the observation is the agent prompt with a paragraph about the tools
     (``recgym.prompts.AGENT_TOOL_CALLS``) instead of the ``<search>``/``<answer>`` tags.
     """
+
+    multi_turn = True
 
     def __init__(self, env_id: str, *, split: str = "train", seed: int = 0, **env_kwargs: Any) -> None:
         import gymnasium as gym
