@@ -38,7 +38,8 @@ class Rollout:
         prompt_ids: ``[N, P]`` prompt tokens, left padded.
         prompt_mask: ``[N, P]`` 1 on real prompt tokens.
         completion_ids: ``[N, C]`` sampled tokens, right padded with the pad token.
-        completion_mask: ``[N, C]`` 1 on sampled tokens up to and including the first stop token.
+        completion_mask: ``[N, C]`` 1 on sampled tokens up to and including the first stop token (a multi-turn
+            rollout, :mod:`recgym.agents.grpo.multiturn`: 1 on the policy's turns, 0 on the env's text between them).
         texts: ``N`` decoded completions (special tokens dropped): the actions sent to the env.
     """
 
@@ -132,7 +133,10 @@ class HFPolicy:
         """``(ids, mask)`` of the rendered prompts, prefix-aligned (see the module docstring; plain left padding
         when the prompts share fewer than ``MIN_SHARED_PREFIX`` tokens or ``share_prefix`` is off). The template
         already holds any BOS token."""
-        rows = self.tokenizer(self.render(observations), add_special_tokens=False)["input_ids"]
+        return self.align(self.tokenizer(self.render(observations), add_special_tokens=False)["input_ids"])
+
+    def align(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(ids, mask)`` of token-id rows, prefix-aligned as :meth:`encode` lays them out, on the model's device."""
         shared = shared_prefix_length(rows) if self.share_prefix else 0
         ids, mask = prefix_aligned(rows, shared if shared >= MIN_SHARED_PREFIX else 0, self.tokenizer.pad_token_id)
         return ids.to(self.model.device), mask.to(self.model.device)
@@ -145,13 +149,35 @@ class HFPolicy:
 
         Uses torch's global RNG, so ``torch.manual_seed`` makes sampling reproducible.
         """
-        sampling = sampling or SamplingConfig()
         prompt_ids, prompt_mask = self.encode(observations)
+        completion_ids, prompt_ids, prompt_mask = self._generate(prompt_ids, prompt_mask, n, sampling)
+        completion_mask = self.completion_mask(completion_ids)
+        visible = torch.where(completion_mask.bool(), completion_ids, self.tokenizer.pad_token_id)
+        texts = self.tokenizer.batch_decode(visible, skip_special_tokens=True)
+        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, [t.strip() for t in texts])
+
+    @torch.no_grad()
+    def sample_from_ids(
+        self, contexts: Sequence[Sequence[int]], n: int = 1, sampling: SamplingConfig | None = None, stop: Any = None
+    ) -> list[list[int]]:
+        """``n`` continuations of each token-id context (a rendered prompt and what followed it: a multi-turn
+        rollout's turns so far) from ONE ``generate`` call, laid out and cached as :meth:`sample` lays out prompts;
+        row ``i`` continues context ``i // n``. Each runs up to and including its first stop token; ``stop`` (an HF
+        ``StoppingCriteria``) may end rows earlier, and the caller cuts those."""
+        completion_ids, _, _ = self._generate(*self.align(contexts), n, sampling, stop)
+        lengths = self.completion_mask(completion_ids).sum(dim=1).tolist()
+        return [row[:length] for row, length in zip(completion_ids.tolist(), lengths)]
+
+    def _generate(
+        self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, n: int, sampling: SamplingConfig | None, stop=None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(completion_ids, prompt_ids, prompt_mask)``: ``n`` completions per prompt row, the prompts repeated."""
+        sampling = sampling or SamplingConfig()
         # Each prompt is run through the model once (its shared prefix once for all) and its KV cache repeated to
         # its n rows; generate() then runs only the last prompt column and the new tokens.
-        cache = {}
+        extra: dict[str, Any] = {} if stop is None else {"stopping_criteria": [stop]}
         if self.share_prefix and prompt_ids.shape[1] > 1:
-            cache[_cache_keyword(self.model)] = prompt_cache(self.model, prompt_ids, prompt_mask, n)
+            extra[_cache_keyword(self.model)] = prompt_cache(self.model, prompt_ids, prompt_mask, n)
         # Rows are grouped by prompt (what num_return_sequences does, but greedy decoding accepts it too).
         prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
         prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
@@ -167,13 +193,9 @@ class HFPolicy:
             **options,
         )
         output = self.model.generate(
-            input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=config, **cache
+            input_ids=prompt_ids, attention_mask=prompt_mask, generation_config=config, **extra
         )
-        completion_ids = output[:, prompt_ids.shape[1] :]
-        completion_mask = self.completion_mask(completion_ids)
-        visible = torch.where(completion_mask.bool(), completion_ids, self.tokenizer.pad_token_id)
-        texts = self.tokenizer.batch_decode(visible, skip_special_tokens=True)
-        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, [t.strip() for t in texts])
+        return output[:, prompt_ids.shape[1] :], prompt_ids, prompt_mask
 
     def teacher_forced(
         self, observations: Sequence[str], completions: Sequence[str], max_completion_tokens: int | None = None
@@ -248,13 +270,15 @@ def completion_logprobs(
     Compute stays small: the prefix every row shares (a whole GRPO group shares its entire prompt) runs once and its
     KV cache is repeated to the rows (exact, gradients included); all-padding columns are dropped; logits are made
     only for completion positions (``logits_to_keep`` where the model takes it) and the log-softmax runs over
-    ``chunk_rows`` positions at a time instead of materialising a second ``[N, C, V]`` tensor. Positions past a
-    row's stop token get 0.
+    ``chunk_rows`` positions at a time instead of materialising a second ``[N, C, V]`` tensor. Positions the mask
+    leaves out (past a row's stop token; in a multi-turn rollout also the env's text between turns) get 0.
     """
     num_rows, width = batch.completion_ids.shape
     keep = batch.prompt_mask.any(dim=0)  # padding columns shared by every row of this micro-batch
     prompt_ids, prompt_mask = batch.prompt_ids[:, keep], batch.prompt_mask[:, keep]
-    length = int(batch.completion_mask.sum(dim=1).max()) if num_rows else 0
+    # through the last scored token: a multi-turn completion has unscored env tokens between its turns
+    scored = batch.completion_mask.any(dim=0).nonzero()
+    length = int(scored[-1]) + 1 if len(scored) else 0
     completion_ids = batch.completion_ids[:, :length]
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, torch.ones_like(completion_ids)], dim=1)

@@ -9,6 +9,10 @@ clipped policy-gradient steps with AdamW (``loss_type``, ``epsilon``/``epsilon_h
 ``mask_truncated_completions``, ``top_entropy_quantile``: TRL's names and semantics). A collapse guard logs how
 diverse the completions are and can stop training. The agent only touches the env through Gymnasium calls. The
 loop around the step (logging, evaluation, checkpoints, resume) is :class:`PolicyTrainer`'s.
+
+On the multi-turn search-agent env (``RecR1/*-Agent-v0``) a completion is a whole episode, searches and answer,
+with the env's text between turns masked out of the loss (:mod:`recgym.agents.grpo.multiturn`); the rest of
+the step is the same.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from recgym.agents.base import METRIC_KEYS, unbatch_infos
 from recgym.agents.grpo.config import GRPOConfig
 from recgym.agents.grpo.guards import CollapseGuard
 from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_entropy_mask, truncated_rows
+from recgym.agents.grpo.multiturn import episode_metrics, evaluate_episodes, play_episodes, search_budget
 from recgym.agents.hf_policy import Rollout, SamplingConfig
 from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, num_examples, visit_order
 from recgym.envs.relative import RelativeToRaw
@@ -66,6 +71,7 @@ class GRPOAgent(PolicyTrainer):
         self.act_batch_size = cfg.num_envs  # a rollout's width is known to fit in memory
         self._guard: CollapseGuard | None = None  # made at the first step (restored from the log on resume)
         self._reward_env: tuple[gym.vector.VectorEnv, gym.vector.VectorEnv] | None = None  # (venv, its view)
+        self.search_budget: int | None = None  # the agent env's max_searches: episodes are multi-turn
 
     def _act_top_p(self) -> float:
         return self.config.top_p
@@ -76,6 +82,17 @@ class GRPOAgent(PolicyTrainer):
                 f"venv has {venv.num_envs} sub-envs; GRPO needs num_generations * prompts_per_step = "
                 f"{self.config.num_envs}"
             )
+        self.search_budget = search_budget(venv)
+        if self.search_budget is not None and self.config.raw_relative_loss_weight is not None:
+            raise ValueError(
+                "raw_relative_loss_weight (the cpu preset's) shapes single-step rewards; on an agent env set it to "
+                'None (recgym train --preset paper, or a --config with "raw_relative_loss_weight": null)'
+            )
+
+    def _max_policy_tokens(self) -> int:
+        """The most tokens the policy writes in one rollout row (``dr_grpo``'s constant): ``max_new_tokens``, per
+        turn on the agent env (at most ``max_searches + 1`` turns)."""
+        return self.config.max_new_tokens * (1 if self.search_budget is None else self.search_budget + 1)
 
     def train_step(self, venv: gym.vector.VectorEnv) -> dict[str, Any]:
         """One training step outside :meth:`train` (benchmarks, custom loops): the same rollout and update as a
@@ -127,6 +144,7 @@ class GRPOAgent(PolicyTrainer):
             for k in (*METRIC_KEYS, "env_reward", "raw_reward")  # the last two: RelativeToRaw's infos
             if all(k in i for i in step_infos)
         }
+        env_means.update(episode_metrics(step_infos))  # the agent env: searches, turns, unanswered episodes
         stop_reason = guard.pop("stop_reason", None)
         return {
             "reward_mean": float(rewards.mean()),
@@ -155,8 +173,12 @@ class GRPOAgent(PolicyTrainer):
         return self._reward_env[1]
 
     def _sample_round(self, venv: gym.vector.VectorEnv, indices: list[int], seed: int) -> _Round:
-        venv = self._rewarding(venv)
         G = self.config.num_generations
+        if self.search_budget is not None:  # the agent env: whole episodes (recgym.agents.grpo.multiturn)
+            played = play_episodes(self.policy, venv, indices, G, self.rollout_sampling, seed=seed)
+            rewards = played.returns.view(-1, G)
+            return _Round(played.rollout, rewards, played.infos, group_advantages(rewards)[1], played.cut)
+        venv = self._rewarding(venv)
         options = {"indices": [i for i in indices for _ in range(G)], "split": "train"}
         observations, _ = venv.reset(seed=seed, options=options)
         rollout = self.policy.sample(list(observations[::G]), n=G, sampling=self.rollout_sampling)
@@ -196,9 +218,7 @@ class GRPOAgent(PolicyTrainer):
             optimizer.zero_grad(set_to_none=True)
             for part_slice in micro_batches:
                 part, part_mask = batch.select(part_slice), mask[part_slice]
-                logp, entropy = self.policy.token_logprobs(
-                    part, temp, with_entropy=iteration == 0 or entropy_filter
-                )
+                logp, entropy = self.policy.token_logprobs(part, temp, with_entropy=iteration == 0 or entropy_filter)
                 loss, stats = clipped_policy_loss(
                     logp,
                     logp.detach() if old_logp is None else old_logp[part_slice],
@@ -216,7 +236,7 @@ class GRPOAgent(PolicyTrainer):
                     else None,
                     use_bias_correction_kl=cfg.use_bias_correction_kl,
                     num_sequences=len(batch),
-                    max_completion_length=cfg.max_new_tokens,
+                    max_completion_length=self._max_policy_tokens(),
                     num_micro_batches=len(micro_batches),
                 )
                 loss.backward()
@@ -227,6 +247,16 @@ class GRPOAgent(PolicyTrainer):
                     totals["entropy"] += float(entropy.sum() / completion_tokens)
             totals["grad_norm"] += self._clip_and_step(optimizer) / cfg.num_iterations
         return dict(totals)
+
+    def _evaluate(self, venv: gym.vector.VectorEnv) -> dict[str, Any]:
+        if self.search_budget is None:
+            return super()._evaluate(venv)
+        cfg, started = self.config, time.perf_counter()  # the agent env: whole episodes, acting as in training
+        count = num_examples(venv, cfg.eval_split)
+        count = count if cfg.eval_max_examples is None else min(count, cfg.eval_max_examples)
+        result = evaluate_episodes(self.policy, venv, self.act_sampling, cfg.eval_split, count)
+        metrics = {k: v for k, v in result.items() if isinstance(v, float)}
+        return {**{f"val/{k}": v for k, v in metrics.items()}, "val/sec": time.perf_counter() - started}
 
     def _reference_logprobs(self, batch: Rollout) -> torch.Tensor:
         mb, temp = self.config.micro_batch_size, self.config.temperature
@@ -247,9 +277,7 @@ class _Round:
     truncated: torch.Tensor  # [P * G] bool: no stop token (cut at max_new_tokens), taken before any padding
 
 
-def _gather_groups(
-    parts: list[_Round], groups: torch.Tensor, G: int, pad_id: int
-) -> tuple[Rollout, torch.Tensor]:
+def _gather_groups(parts: list[_Round], groups: torch.Tensor, G: int, pad_id: int) -> tuple[Rollout, torch.Tensor]:
     """The rows of ``groups`` (indices into the rounds' groups, in order) as one rollout, and their truncation
     flags. Rounds differ in prompt and completion width, so prompts are left padded and completions right padded
     (mask 0) to the widest; ``completion_logprobs`` trims all-padding columns again."""
