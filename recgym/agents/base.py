@@ -8,11 +8,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
+import numpy as np
 
 from recgym.envs.vector_env import unbatch_infos
 from recgym.stats import excludes_zero, mean_ci, paired_diff_ci
@@ -80,12 +81,25 @@ def evaluate(
     batch_size: int = 16,
     max_examples: int | None = None,
 ) -> dict[str, Any]:
-    """Run every example of ``split`` (or the first ``max_examples``) once through ``reset``/``step``.
+    """Run every example of ``split`` (or the first ``max_examples``) once through ``reset``/``step``: one step per
+    example on a single-step env, the whole episode on a multi-turn one.
 
     With a vector env, each batch is one ``reset(options={"indices": ..., "split": split})`` and one ``step``
     (``num_envs`` examples at a time; the last batch is padded by repeating its last example and the extras are
     dropped). With a single env, ``batch_size`` observations are collected by ``reset`` and acted on together, then
     each example is reset again and stepped with its action (reset is deterministic given the index).
+
+    On a multi-turn search-agent env (``RecR1/*-Agent-v0``: :func:`search_budget` is not ``None``) each example is
+    played as a WHOLE episode (:class:`EpisodeBatch`): ``num_envs`` episodes at a time advance together, one
+    ``agent.act`` per turn over the episodes still running (each with its current observation, the transcript, and
+    the info the env last returned for it: the reset info on the first turn), until every one has answered or spent
+    its budget. An agent with an ``episode_records(venv, indices, split)`` method plays the episodes itself instead
+    (the LLM agents: the context they were trained in, :meth:`recgym.agents.llm.LLMAgent.episode_records`). A
+    single env is played one episode at a time (a one-env ``SyncVectorEnv`` around it; ``batch_size`` is unused).
+    ``reward`` is then the episode's return (the answer's reward; an episode that never answers gets the env's
+    no-answer reward and 0 for every metric), each record adds ``num_searches``, ``num_turns`` and ``answered``
+    and its ``action`` is the last turn (the answer, when there is one), and the result adds the means
+    ``searches_per_episode``, ``turns_per_episode`` and ``no_answer_frac`` (:func:`episode_metrics`).
 
     Returns:
         The mean of each metric info key the env reports (``ndcg@10``, ``ndcg@50``, ``ndcg@100``, ``recall@10``,
@@ -98,7 +112,10 @@ def evaluate(
     count = total if max_examples is None else min(total, max_examples)
     if count == 0:
         raise ValueError(f"split {split!r} has no examples to evaluate")
-    step_batch = _vector_batch if _is_vector(env) else _single_batch
+    multi_turn = search_budget(env) is not None
+    if multi_turn and not _is_vector(env):
+        env = gym.vector.SyncVectorEnv([lambda e=env: e])  # the same env object, stepped through the vector API
+    step_batch = _episode_batch if multi_turn else _vector_batch if _is_vector(env) else _single_batch
     width = env.num_envs if _is_vector(env) else batch_size
     records: list[dict[str, Any]] = []
     for start in range(0, count, width):
@@ -108,7 +125,7 @@ def evaluate(
     estimates = {k: mean_ci([float(r[k]) for r in records]) for k in keys}
     means = {k: mean for k, (mean, _, _) in estimates.items()}
     ci = {k: [lo, hi] for k, (_, lo, hi) in estimates.items()}
-    return {**means, "ci": ci, "num_examples": count, "split": split, "records": records}
+    return {**means, **episode_metrics(records), "ci": ci, "num_examples": count, "split": split, "records": records}
 
 
 def split_size(env: gym.Env | gym.vector.VectorEnv, split: str) -> int:
@@ -170,8 +187,13 @@ def _record(index: int, action: str, reward: float, info: dict[str, Any]) -> dic
     return {"index": index, "action": action, "reward": float(reward), **keep}
 
 
+def _padded(indices: Sequence[int], width: int) -> list[int]:
+    """``indices`` padded to ``width`` by repeating the last one (the extras' results are dropped)."""
+    return list(indices) + [indices[-1]] * (width - len(indices))
+
+
 def _vector_batch(agent: Agent, venv: Any, split: str, indices: Sequence[int]) -> list[dict[str, Any]]:
-    padded = list(indices) + [indices[-1]] * (venv.num_envs - len(indices))
+    padded = _padded(indices, venv.num_envs)
     obs, infos = venv.reset(options={"indices": padded, "split": split})
     reset_infos = unbatch_infos(infos, venv.num_envs)
     actions = list(agent.act(list(obs), reset_infos))
@@ -189,3 +211,146 @@ def _single_batch(agent: Agent, env: gym.Env, split: str, indices: Sequence[int]
         _, reward, _, _, info = env.step(action)
         records.append(_record(i, action, reward, info))
     return records
+
+
+# ------------------------------------------------------------------------------------------------ multi-turn
+def search_budget(env: gym.Env | gym.vector.VectorEnv) -> int | None:
+    """``max_searches`` of a multi-turn search-agent env, single or vector, wrapped or not (the env's public
+    attribute, read with the vector env's ``get_attr`` or a wrapped env's ``get_wrapper_attr``); ``None`` for a
+    single-step env."""
+    try:
+        if _is_vector(env):
+            budgets = set(env.unwrapped.get_attr("max_searches"))
+        else:
+            budgets = {env.get_wrapper_attr("max_searches")}
+    except AttributeError:  # no such attribute, or a vector env without get_attr (recgym's single-step one)
+        return None
+    if len(budgets) != 1:
+        raise ValueError(f"the sub-envs have different search budgets {sorted(budgets)}")
+    return int(budgets.pop())
+
+
+def env_task(env: Any) -> Any:
+    """The :class:`~recgym.envs.Task` of a recgym env (:func:`~recgym.envs.task.task_of`), also of a vector env of
+    recgym sub-envs (the agent env's ``SyncVectorEnv``: its first sub-env's, read with ``get_attr``; the forks share
+    one task)."""
+    from recgym.envs.task import task_of
+
+    if _is_vector(env) and callable(getattr(env.unwrapped, "get_attr", None)):
+        return task_of(env.unwrapped.get_attr("unwrapped")[0])
+    return task_of(env)
+
+
+def episode_metrics(infos: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """``searches_per_episode``, ``turns_per_episode`` and ``no_answer_frac`` (episodes that spent the budget
+    without answering: the env truncated them) of episode infos or records (their ``num_searches``, ``num_turns``
+    and ``answered``, as :class:`EpisodeBatch` reports them); ``{}`` for single-step ones."""
+    if not infos or not all("num_searches" in i for i in infos):
+        return {}
+    return {
+        "searches_per_episode": float(sum(i["num_searches"] for i in infos) / len(infos)),
+        "turns_per_episode": float(sum(i["num_turns"] for i in infos) / len(infos)),
+        "no_answer_frac": float(sum(not i["answered"] for i in infos) / len(infos)),
+    }
+
+
+class EpisodeBatch:
+    """One episode per sub-env of a multi-turn vector env (sub-env ``j`` plays example ``indices[j]`` of
+    ``split``), all advanced a turn at a time by :meth:`step` (or to their ends by :meth:`play`).
+
+    Only the vector env's public API: each sub-env is reset to its example with Gymnasium's ``reset_mask`` (the
+    agent env takes one ``index``, not a vector ``indices``); every turn is one ``venv.step``. That steps every
+    sub-env, so a finished episode gets the empty action and what comes back for it is ignored: under the
+    ``NEXT_STEP`` autoreset (``gym.make_vec``'s, the only mode accepted) the step after its end is the reset (the
+    action unused), and each later one an invalid turn of that discarded new episode, which neither searches nor
+    scores; there are fewer than ``max_searches`` of them, so it cannot end either. The env bounds an episode to
+    ``max_searches + 1`` steps.
+
+    Attributes:
+        observations: Each episode's current observation (its last one once it has ended).
+        infos: The info the env last returned for each episode (the reset info before its first turn).
+        turns: Each episode's actions so far.
+        returns, searches: ``[num_envs]`` sums of the rewards and the search turns.
+        done, answered: ``[num_envs]`` bool: the episode ended; it ended with an answer (terminated).
+    """
+
+    def __init__(self, venv: gym.vector.VectorEnv, indices: Sequence[int], split: str, seed: int | None = None):
+        self.venv, self.budget, num = venv, search_budget(venv), venv.num_envs
+        if self.budget is None or len(indices) != num:
+            raise ValueError(f"need a multi-turn agent vector env with {len(indices)} sub-envs, got {num}")
+        mode = venv.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+        if mode != gym.vector.AutoresetMode.NEXT_STEP:
+            raise ValueError(f"episodes are played under the NEXT_STEP autoreset (gym.make_vec's), not {mode}")
+        self.indices, self.split = [int(i) for i in indices], split
+        self.observations: list[str] = []
+        self.infos: list[dict[str, Any]] = []
+        for j, index in enumerate(self.indices):  # one sub-env at a time: the agent env's reset takes one `index`
+            mask = np.arange(num) == j
+            obs, infos = venv.reset(seed=seed, options={"index": index, "split": split, "reset_mask": mask})
+            self.observations.append(str(obs[j]))
+            self.infos.append(unbatch_infos(infos, num)[j])
+        self.turns: list[list[str]] = [[] for _ in range(num)]
+        self.returns, self.searches = np.zeros(num, np.float64), np.zeros(num, np.int64)
+        self.done, self.answered = np.zeros(num, bool), np.zeros(num, bool)
+
+    def running(self) -> list[int]:
+        """The sub-envs whose episodes have not ended."""
+        return np.flatnonzero(~self.done).tolist()
+
+    def step(self, actions: Sequence[str]) -> None:
+        """One turn: ``actions`` are the running episodes' (in :meth:`running`'s order)."""
+        running, num = self.running(), self.venv.num_envs
+        if len(actions) != len(running):
+            raise ValueError(f"{len(running)} episodes are running, got {len(actions)} actions")
+        full = [""] * num  # finished episodes: see the class docstring
+        for j, action in zip(running, actions):
+            full[j] = str(action)
+            self.turns[j].append(full[j])
+        obs, rewards, terminated, truncated, step_infos = self.venv.step(full)
+        step_infos = unbatch_infos(step_infos, num)
+        for j in running:
+            self.returns[j] += float(rewards[j])
+            self.searches[j] += step_infos[j].get("action_kind") == "search"
+            self.infos[j] = step_infos[j]
+            if terminated[j] or truncated[j]:
+                self.done[j], self.answered[j] = True, bool(terminated[j])
+            else:
+                self.observations[j] = str(obs[j])
+
+    def play(self, act: Callable[[list[int]], Sequence[str]]) -> EpisodeBatch:
+        """Every episode to its end: each turn, ``act(running sub-envs)`` gives their actions."""
+        for _ in range(self.budget + 1):  # the env ends every episode within max_searches + 1 steps
+            if running := self.running():
+                self.step(act(running))
+        if not self.done.all():
+            raise RuntimeError(f"episodes still running after max_searches + 1 = {self.budget + 1} turns")
+        return self
+
+    def episode_infos(self) -> list[dict[str, Any]]:
+        """Each episode's last step info, plus ``num_searches``, ``num_turns`` and ``answered``."""
+        return [
+            {**info, "num_searches": int(self.searches[j]), "num_turns": len(self.turns[j]),
+             "answered": bool(self.answered[j])}
+            for j, info in enumerate(self.infos)
+        ]  # fmt: skip
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each episode as an :func:`evaluate` record: ``action`` is its last turn (the answer, if any), ``reward``
+        its return; an episode with no answer scores 0 on every metric."""
+        records = []
+        for j, info in enumerate(self.episode_infos()):
+            record = _record(self.indices[j], self.turns[j][-1] if self.turns[j] else "", self.returns[j], info)
+            record.update({k: info[k] for k in ("num_searches", "num_turns", "answered")})
+            if not record["answered"]:
+                record.update({k: 0.0 for k in METRIC_KEYS})
+            records.append(record)
+        return records
+
+
+def _episode_batch(agent: Agent, venv: Any, split: str, indices: Sequence[int]) -> list[dict[str, Any]]:
+    padded = _padded(indices, venv.num_envs)
+    if callable(own := getattr(agent, "episode_records", None)):  # an agent that plays its episodes itself
+        return list(own(venv, padded, split))[: len(indices)]
+    batch = EpisodeBatch(venv, padded, split)
+    batch.play(lambda running: agent.act([batch.observations[j] for j in running], [batch.infos[j] for j in running]))
+    return batch.records()[: len(indices)]

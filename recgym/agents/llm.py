@@ -27,7 +27,7 @@ class LLMAgent:
 
     Attributes:
         policy: The model, its tokenizer and chat rendering (system prompt, response prefix).
-        act_sampling: Decoding settings of :meth:`act`.
+        act_sampling: Decoding settings of :meth:`act` and :meth:`episode_records`.
         act_batch_size: Observations per ``generate`` call of :meth:`act`.
     """
 
@@ -45,6 +45,17 @@ class LLMAgent:
             batch = list(observations[start : start + width])
             actions.extend(self.policy.sample(batch, n=1, sampling=self.act_sampling).texts)
         return actions
+
+    def episode_records(self, venv: Any, indices: list[int], split: str) -> list[dict[str, Any]]:
+        """Whole episodes of a multi-turn search-agent vector env (sub-env ``j`` plays ``indices[j]``), one
+        :func:`recgym.agents.evaluate` record each; ``evaluate`` calls this on such an env instead of :meth:`act`.
+
+        The episodes are played as GRPO trains on that env (:func:`recgym.agents.grpo.multiturn.play_episodes`):
+        the first observation rendered as a prompt once, then the policy's turns and the env's appended text
+        continuing as token ids, decoded with ``act_sampling`` (greedy by default)."""
+        from recgym.agents.grpo.multiturn import play_episodes
+
+        return play_episodes(self.policy, venv, indices, 1, self.act_sampling, split).records
 
     # ------------------------------------------------------------------------------------------ persistence
     def agent_params(self) -> dict[str, Any]:

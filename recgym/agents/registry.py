@@ -91,6 +91,14 @@ def _in_env(cls: type, env: Any, **options: Any) -> Any:
     return cls(env, **options)
 
 
+def _prf(cls: type, env: Any, **options: Any) -> Any:
+    if base.search_budget(env) is not None:  # the multi-turn agent env: PRF played as its turns
+        from recgym.agents.scripted import PRFSearchAgent
+
+        return PRFSearchAgent(env, **options)
+    return cls(env, **options)
+
+
 def _prompting(cls: type, env: Any, model: Any = None, tokenizer: Any = None, max_new_tokens: int | None = None,
                **options: Any) -> Any:
     if max_new_tokens is not None:
@@ -117,9 +125,10 @@ AGENT_KINDS: dict[str, AgentKind] = {
                      "the example's own query, unchanged (the no-rewriting baseline)"),
     "random": AgentKind("recgym.agents.baselines.RandomAgent", _random, ("seed",), "random",
                         "random text from the env's action space (the floor)"),
-    "prf": AgentKind("recgym.agents.prf.PseudoRelevanceFeedbackAgent", _in_env,
+    "prf": AgentKind("recgym.agents.prf.PseudoRelevanceFeedbackAgent", _prf,
                      ("fb_docs", "fb_terms", "original_weight"), "PRF (RM3)",
-                     "RM3 pseudo-relevance feedback from the recommender's first retrieval"),
+                     "RM3 pseudo-relevance feedback from the recommender's first retrieval (on an agent env: "
+                     "PRFSearchAgent, its search then its answer)"),
     "prompt": AgentKind("recgym.agents.prompting.PromptingAgent", _prompting,
                         ("model", "tokenizer", "max_new_tokens", "sampling", "system_prompt", "batch_size",
                          "response_prefix"), "zero-shot LLM", "a frozen LLM answers each prompt (zero-shot)",

@@ -25,12 +25,14 @@ class PRFSearchAgent:
     titles per search as it reads (``results_per_search >= fb_docs``).
 
     Args:
-        env: The agent env (only its task's preset is used, to format the answer).
+        env: The agent env, single or vector (only its task's preset is used, to format the answer).
         fb_docs, fb_terms, original_weight: RM3's, as :class:`PseudoRelevanceFeedbackAgent`; the titles read are
             at most the env's ``results_per_search``.
     """
 
     def __init__(self, env: Any, fb_docs: int = 10, fb_terms: int = 10, original_weight: float = 0.5) -> None:
+        if isinstance(env, gym.vector.VectorEnv):  # gym.make_vec's SyncVectorEnv: its sub-envs share one task
+            env = env.unwrapped.get_attr("unwrapped")[0]
         self.prf = PseudoRelevanceFeedbackAgent(env, fb_docs, fb_terms, original_weight)
 
     def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:

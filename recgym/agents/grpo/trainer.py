@@ -12,7 +12,7 @@ loop around the step (logging, evaluation, checkpoints, resume) is :class:`Polic
 
 On the multi-turn search-agent env (``RecR1/*-Agent-v0``) a completion is a whole episode, searches and answer,
 with the env's text between turns masked out of the loss (:mod:`recgym.agents.grpo.multiturn`); the rest of
-the step is the same.
+the step is the same. Validation there plays whole episodes in the same context (:func:`recgym.agents.evaluate`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from recgym.agents.base import METRIC_KEYS, unbatch_infos
 from recgym.agents.grpo.config import GRPOConfig
 from recgym.agents.grpo.guards import CollapseGuard
 from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_entropy_mask, truncated_rows
-from recgym.agents.grpo.multiturn import episode_metrics, evaluate_episodes, play_episodes, search_budget
+from recgym.agents.grpo.multiturn import episode_metrics, play_episodes, search_budget
 from recgym.agents.hf_policy import Rollout, SamplingConfig
 from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, num_examples, visit_order
 from recgym.envs.relative import RelativeToRaw
@@ -247,16 +247,6 @@ class GRPOAgent(PolicyTrainer):
                     totals["entropy"] += float(entropy.sum() / completion_tokens)
             totals["grad_norm"] += self._clip_and_step(optimizer) / cfg.num_iterations
         return dict(totals)
-
-    def _evaluate(self, venv: gym.vector.VectorEnv) -> dict[str, Any]:
-        if self.search_budget is None:
-            return super()._evaluate(venv)
-        cfg, started = self.config, time.perf_counter()  # the agent env: whole episodes, acting as in training
-        count = num_examples(venv, cfg.eval_split)
-        count = count if cfg.eval_max_examples is None else min(count, cfg.eval_max_examples)
-        result = evaluate_episodes(self.policy, venv, self.act_sampling, cfg.eval_split, count)
-        metrics = {k: v for k, v in result.items() if isinstance(v, float)}
-        return {**{f"val/{k}": v for k, v in metrics.items()}, "val/sec": time.perf_counter() - started}
 
     def _reference_logprobs(self, batch: Rollout) -> torch.Tensor:
         mb, temp = self.config.micro_batch_size, self.config.temperature
