@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from recgym.agents.base import env_task
 from recgym.agents.registry import AGENT_KINDS, AgentSpecError, make_agent, options_for, parse_spec, trainable_kinds
+from recgym.envs.task import task_of
 from recgym.paths import METRICS_FILE
 from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
 from recgym.provenance import provenance
@@ -114,7 +114,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"--num-envs must be >= 1, got {args.num_envs}")
     venv, env_kwargs = _make_vec(args, args.num_envs)
     try:
-        env_task(venv).num_examples(args.split)
+        task_of(venv).num_examples(args.split)
     except (KeyError, ValueError) as err:
         raise UsageError(f"--split {args.split}: {err}") from None
     origin = provenance(["recgym", *args.argv])  # taken before the long part: the commit of the code that ran
@@ -167,7 +167,7 @@ def _columns(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 def _preset_name(venv: Any) -> str:
-    return env_task(venv).preset.name
+    return task_of(venv).preset.name
 
 
 # ----------------------------------------------------------------------------------------------------- train

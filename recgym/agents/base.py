@@ -230,17 +230,6 @@ def search_budget(env: gym.Env | gym.vector.VectorEnv) -> int | None:
     return int(budgets.pop())
 
 
-def env_task(env: Any) -> Any:
-    """The :class:`~recgym.envs.Task` of a recgym env (:func:`~recgym.envs.task.task_of`), also of a vector env of
-    recgym sub-envs (the agent env's ``SyncVectorEnv``: its first sub-env's, read with ``get_attr``; the forks share
-    one task)."""
-    from recgym.envs.task import task_of
-
-    if _is_vector(env) and callable(getattr(env.unwrapped, "get_attr", None)):
-        return task_of(env.unwrapped.get_attr("unwrapped")[0])
-    return task_of(env)
-
-
 def episode_metrics(infos: Sequence[dict[str, Any]]) -> dict[str, float]:
     """``searches_per_episode``, ``turns_per_episode`` and ``no_answer_frac`` (episodes that spent the budget
     without answering: the env truncated them) of episode infos or records (their ``num_searches``, ``num_turns``

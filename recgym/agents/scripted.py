@@ -31,8 +31,6 @@ class PRFSearchAgent:
     """
 
     def __init__(self, env: Any, fb_docs: int = 10, fb_terms: int = 10, original_weight: float = 0.5) -> None:
-        if isinstance(env, gym.vector.VectorEnv):  # gym.make_vec's SyncVectorEnv: its sub-envs share one task
-            env = env.unwrapped.get_attr("unwrapped")[0]
         self.prf = PseudoRelevanceFeedbackAgent(env, fb_docs, fb_terms, original_weight)
 
     def act(self, observations: list[str], infos: list[dict] | None = None) -> list[str]:

@@ -190,9 +190,13 @@ class Task:
 
 
 def task_of(env: Any) -> Task:
-    """The :class:`Task` of a recgym env: single or vector, behind any Gymnasium wrappers (``env.unwrapped``)."""
+    """The :class:`Task` of a recgym env: single or vector, behind any Gymnasium wrappers (``env.unwrapped``); also of
+    a ``SyncVectorEnv`` of recgym envs (the search-agent ids' ``make_vec``), whose forks share one task."""
     base = getattr(env, "unwrapped", env)
     task = getattr(base, "task", None)
+    subs = getattr(base, "envs", None)  # a SyncVectorEnv's sub-envs, in process (an async one's are not)
+    if task is None and isinstance(subs, (list, tuple)) and subs:
+        task = getattr(subs[0].unwrapped, "task", None)
     if not isinstance(task, Task):
         raise TypeError(f"{type(env).__name__} is not a recgym env (its unwrapped env has no recgym Task)")
     return task
