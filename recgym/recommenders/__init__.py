@@ -4,6 +4,7 @@ from recgym.recommenders.base import PAD, Recommender
 from recgym.recommenders.bm25 import BM25Recommender
 from recgym.recommenders.dense import DenseRecommender, default_embedder_path
 from recgym.recommenders.hybrid import HybridRecommender
+from recgym.recommenders.postgres import PostgresRecommender  # psycopg is imported only when it connects
 from recgym.recommenders.remote import (
     RecommenderUnavailable,
     RemoteProtocolError,
@@ -17,6 +18,7 @@ __all__ = [
     "BM25Recommender",
     "DenseRecommender",
     "HybridRecommender",
+    "PostgresRecommender",
     "Recommender",
     "RecommenderUnavailable",
     "RemoteProtocolError",
