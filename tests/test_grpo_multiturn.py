@@ -12,8 +12,9 @@ import torch
 from helpers import tiny_search_dataset
 
 import recgym  # noqa: F401  (registers the ids)
+from recgym.agents.base import search_budget
 from recgym.agents.grpo import GRPOAgent, GRPOConfig
-from recgym.agents.grpo.multiturn import play_episodes, search_budget
+from recgym.agents.grpo.multiturn import play_episodes
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.envs import SearchAgentEnv
 from recgym.models import TINY_WORDS, tiny_policy

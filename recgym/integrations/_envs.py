@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from recgym.agents.base import search_budget
 from recgym.envs.task import Task, row, task_of
 
 
@@ -26,25 +27,13 @@ def task_for(env: Any, env_kwargs: Mapping[str, Any] | None = None, *, multi_tur
         env = gym.make(env, **dict(env_kwargs or {}))
     elif env_kwargs:
         raise ValueError("env keyword arguments apply only when env is an id, not an env instance")
-    if not multi_turn and is_search_agent(env):
+    if not multi_turn and search_budget(env) is not None:
         name = env.spec.id if getattr(env, "spec", None) is not None else type(env).__name__
         raise ValueError(
             f"{name} is a multi-turn search-agent env (search, then answer); this adapter scores one text per "
             "example. Use the single-step id (without -Agent), or TRL's RecGymSearchEnvFactory for the agent env."
         )
     return task_of(env)
-
-
-def is_search_agent(env: Any) -> bool:
-    """Whether ``env`` (single, wrapped, or a vector env of them) is a multi-turn :class:`SearchAgentEnv`."""
-    import gymnasium as gym
-
-    from recgym.envs.agent_env import SearchAgentEnv
-
-    if isinstance(env, gym.vector.VectorEnv):
-        subs = getattr(env.unwrapped, "envs", None)  # a SyncVectorEnv of forks, as make_vec builds the agent ids
-        return bool(subs) and isinstance(subs[0].unwrapped, SearchAgentEnv)
-    return isinstance(env.unwrapped, SearchAgentEnv)
 
 
 def score_rows(

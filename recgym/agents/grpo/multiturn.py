@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from transformers import StoppingCriteria
 
-from recgym.agents.base import EpisodeBatch, episode_metrics, search_budget
+from recgym.agents.base import EpisodeBatch
 from recgym.agents.hf_policy import HFPolicy, Rollout, SamplingConfig
 from recgym.envs.agent_env import parse_turn
 
@@ -158,4 +158,4 @@ def play_episodes(
     return Episodes(rollout, returns, batch.episode_infos(), torch.from_numpy(cut), batch.records())
 
 
-__all__ = ["Episodes", "episode_metrics", "play_episodes", "search_budget"]
+__all__ = ["Episodes", "play_episodes"]

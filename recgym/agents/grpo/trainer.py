@@ -29,11 +29,11 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from recgym.agents.base import METRIC_KEYS, unbatch_infos
+from recgym.agents.base import METRIC_KEYS, episode_metrics, search_budget, unbatch_infos
 from recgym.agents.grpo.config import GRPOConfig
 from recgym.agents.grpo.guards import CollapseGuard
 from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_entropy_mask, truncated_rows
-from recgym.agents.grpo.multiturn import episode_metrics, play_episodes, search_budget
+from recgym.agents.grpo.multiturn import play_episodes
 from recgym.agents.hf_policy import Rollout, SamplingConfig
 from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, num_examples, visit_order
 from recgym.envs.relative import RelativeToRaw
