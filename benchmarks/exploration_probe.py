@@ -1,6 +1,7 @@
 """Exploration probe: how often does the untrained policy sample a completion that beats the raw query?
 
-    python benchmarks/exploration_probe.py [--prompts product-type product-type-results] [--num-prompts 16]
+    python benchmarks/exploration_probe.py [--prompts product-type product-type-results product-type-results:10]
+        [--num-prompts 16] [--offset 0]
 
 A GRPO group teaches something only when one of its G samples scores differently from the others, and it teaches
 the right thing when some sample beats the raw query. For each named prompt (``recgym.prompts.TEMPLATES``), the
@@ -13,6 +14,7 @@ the mean difference to the first prompt's (a peer run in the same process, same 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import gymnasium as gym
@@ -23,11 +25,13 @@ import recgym  # noqa: F401  (registers the ids)
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.envs import task_of
 from recgym.models import load_policy
+from recgym.prompts import resolve_template
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--prompts", nargs="+", default=["product-type", "product-type-results"])
+    ap.add_argument("--prompts", nargs="+", default=["product-type", "product-type-results"],
+                    help="template names; NAME:N shows the top N titles of the raw query's results instead")
     ap.add_argument("--num-prompts", type=int, default=16, help="training examples (the first N of the split)")
     ap.add_argument("--G", type=int, default=8, help="samples per example")
     ap.add_argument("--max-new-tokens", type=int, default=5)
@@ -36,6 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     ap.add_argument("--model", default=None, help="as recgym's --model: None (SmolLM2-135M-Instruct), tiny, a path")
     ap.add_argument("--env", default="RecR1/Shop-BM25-v0")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--offset", type=int, default=0, help="skip the first OFFSET train examples")
     args = ap.parse_args(argv)
 
     model, tokenizer = load_policy(args.model)
@@ -45,8 +50,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
           f"{args.max_new_tokens} tokens, prefix {args.prefix!r}")
     first, results = None, {}
     for name in args.prompts:
-        task = task_of(gym.make(args.env, reward="expand", k=args.k, prompt=name))
-        examples = list(task.examples("train")[: args.num_prompts])
+        # "name:N" shows the black box's top N titles (the template's ``feedback``) instead of the template's own
+        base, _, shown = name.partition(":")
+        prompt = dataclasses.replace(resolve_template(base), feedback=int(shown)) if shown else base
+        task = task_of(gym.make(args.env, reward="expand", k=args.k, prompt=prompt))
+        examples = list(task.examples("train")[args.offset : args.offset + args.num_prompts])
         raw = task.score([task.raw_action(ex) for ex in examples], examples)[0]
         torch.manual_seed(args.seed)  # the same sampling stream for every prompt
         start = time.perf_counter()

@@ -15,6 +15,9 @@ def test_exploration_probe_runs_and_is_seeded():
     args = ["--model", "tiny", "--num-prompts", "3", "--G", "2", "--max-new-tokens", "3"]
     first, again = probe.main(args), probe.main(args)
     assert set(first) == {"product-type", "product-type-results"} and first == again
+    # NAME:N shows N feedback titles instead of the template's own number
+    shown = probe.main(args + ["--prompts", "product-type-results:10"])
+    assert set(shown) == {"product-type-results:10"}
     for shares in first.values():
         assert 0 <= shares["better"] <= shares["groups_better"] <= 1 and 0 <= shares["worse"] <= 1
         assert shares["better"] + shares["worse"] <= 1
