@@ -83,6 +83,7 @@ class Settings:
     learning_rate: float = 1e-5
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    optim: str = "adamw_torch_fused"
     epsilon: float = 0.2
     micro_batch_size: int = 8
     seed: int = 0
@@ -210,6 +211,7 @@ def run_recgym(settings: Settings, conn) -> None:
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         max_grad_norm=settings.max_grad_norm,
+        optim=settings.optim,
         epsilon=settings.epsilon,
         loss_type="dapo",  # TRL's loss_type below; also recgym's default
         micro_batch_size=settings.micro_batch_size,
@@ -302,7 +304,7 @@ def trl_config_kwargs(settings: Settings, output_dir: str) -> dict[str, Any]:
         "learning_rate": settings.learning_rate,
         "lr_scheduler_type": "constant",
         "warmup_steps": 0,
-        "optim": "adamw_torch",
+        "optim": settings.optim,  # the same torch AdamW kernel in both
         "weight_decay": settings.weight_decay,
         "max_grad_norm": settings.max_grad_norm,
         # TRL's GRPO default is activation checkpointing ON; recgym does not checkpoint
@@ -593,6 +595,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads in each worker (default 1; 0: torch's default, one per core)")
+    ap.add_argument("--optim", default="adamw_torch_fused", choices=["adamw_torch_fused", "adamw_torch"],
+                    help="AdamW implementation of both trainers (transformers' names; default: fused, both defaults)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
     ap.add_argument("--log-dir", type=Path, default=None, help="worker logs (default: a temporary folder)")
@@ -629,6 +633,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             max_new_tokens=args.max_new_tokens,
             total_steps=args.warmup + args.steps,
             threads=args.threads or None,
+            optim=args.optim,
             model_dir=model_dir,
             log_dir=str(log_dir),
         )

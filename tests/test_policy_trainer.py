@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from test_agents_fake_env import KeywordVectorEnv
 from test_agents_grpo import char_length_reward, make_agent, untimed
@@ -31,3 +32,23 @@ def test_training_neither_touches_nor_depends_on_the_callers_rng(tmp_path: Path)
     assert [untimed(r) for r in second] == [untimed(r) for r in first]
     other_seed = make_agent(tmp_path / "c", num_steps=2, seed=1).train(venv, progress=False)
     assert [untimed(r) for r in other_seed] != [untimed(r) for r in first]
+
+
+def test_fused_and_foreach_adamw_take_the_same_step(tmp_path: Path) -> None:
+    """``optim`` picks torch's AdamW implementation; the fused kernel (the default) and the multi-tensor one agree
+    to float rounding on the same run, and an unknown name is refused at config time."""
+    venv = KeywordVectorEnv(8, reward_fn=char_length_reward)
+    fused = make_agent(tmp_path / "f", num_steps=1, learning_rate=1e-3)
+    foreach = make_agent(tmp_path / "e", num_steps=1, learning_rate=1e-3, optim="adamw_torch")
+    start = {n: p.detach().clone() for n, p in fused.policy.model.named_parameters()}
+    fused.train(venv, progress=False)
+    foreach.train(venv, progress=False)
+    assert fused.optimizer.defaults["fused"] and not foreach.optimizer.defaults["fused"]
+    assert foreach.optimizer.defaults["foreach"]
+    moved = 0
+    for (name, a), b in zip(fused.policy.model.named_parameters(), foreach.policy.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7, msg=name)
+        moved += int(not torch.equal(a, start[name]))
+    assert moved > 0  # the step did move weights, so the equality above compares real updates
+    with pytest.raises(ValueError, match="optim in"):
+        make_agent(tmp_path / "x", optim="sgd")

@@ -25,7 +25,7 @@ from recgym.agents import checkpoint as ckpt
 from recgym.agents.base import evaluate, split_size
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.agents.llm import LLMAgent, load_saved_policy
-from recgym.agents.train_config import PolicyTrainingConfig
+from recgym.agents.train_config import OPTIMIZERS, PolicyTrainingConfig
 from recgym.fileio import atomic_dir, atomic_write_text
 from recgym.models import load_default_policy
 from recgym.paths import METRICS_FILE, POLICY_DIR
@@ -154,7 +154,8 @@ class PolicyTrainer(LLMAgent):
         if self.optimizer is None:
             params = [p for p in self.policy.model.parameters() if p.requires_grad]
             self.optimizer = torch.optim.AdamW(
-                params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay
+                params, lr=self.config.learning_rate, weight_decay=self.config.weight_decay,
+                **OPTIMIZERS[self.config.optim],
             )
         return self.optimizer
 

@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 
 C = TypeVar("C", bound="PolicyTrainingConfig")
 
+OPTIMIZERS: dict[str, dict[str, bool]] = {"adamw_torch_fused": {"fused": True}, "adamw_torch": {"foreach": True}}
+"""``PolicyTrainingConfig.optim`` -> the ``torch.optim.AdamW`` keyword that selects that implementation."""
+
 
 @dataclass
 class PolicyTrainingConfig:
@@ -41,6 +44,12 @@ class PolicyTrainingConfig:
 
     weight_decay: float = 0.01
     """AdamW weight decay; verl's actor default (``optim.weight_decay=1e-2``)."""
+
+    optim: str = "adamw_torch_fused"
+    """AdamW implementation, by transformers' ``TrainingArguments.optim`` names (so a TRL config carries over):
+    ``"adamw_torch_fused"`` (one fused kernel, transformers' default on torch >= 2.8: no per-step temporaries the
+    size of the model, so a lower peak; docs/benchmarks.md) or ``"adamw_torch"`` (torch's multi-tensor ``foreach``
+    path; every result before 2026-12-01 used it). The two agree to float rounding, not bit for bit."""
 
     max_grad_norm: float = 1.0
     """Gradient-norm clip per optimizer step; verl's actor default (``actor.grad_clip=1.0``)."""
@@ -103,6 +112,7 @@ class PolicyTrainingConfig:
             "learning_rate > 0": self.learning_rate > 0,
             "num_steps >= 0": self.num_steps >= 0,
             "lora_r >= 0": self.lora_r >= 0,
+            "optim in ('adamw_torch_fused', 'adamw_torch')": self.optim in OPTIMIZERS,
         }
 
     # ------------------------------------------------------------------------------------------------- JSON
