@@ -34,7 +34,9 @@ from recgym.rewards import preset_names
 AGENT_OPTIONS = ("model", "seed", "max_new_tokens", "response_prefix")
 """``recgym eval`` flags passed to ``make_agent`` as the options of the same names, to the kinds that take them."""
 PRESETS = ("cpu", "paper")
-COMMAND_MODULES: tuple[str, ...] = ("recgym.paper_table", "recgym.data.commands", "recgym.serve")
+COMMAND_MODULES: tuple[str, ...] = (
+    "recgym.paper_table", "recgym.data.commands", "recgym.serve", "recgym.compare_results"
+)
 """Modules that add their own sub-commands: each has ``add_parser(subparsers)``, which registers a parser whose
 ``func(args) -> int`` runs it (so a topic's command lives beside its code, not in this file)."""
 
