@@ -83,7 +83,7 @@ class Settings:
     learning_rate: float = 1e-5
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    optim: str = "adamw_torch_fused"
+    optim: str = "adamw_torch"
     epsilon: float = 0.2
     micro_batch_size: int = 8
     seed: int = 0
@@ -595,8 +595,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads in each worker (default 1; 0: torch's default, one per core)")
-    ap.add_argument("--optim", default="adamw_torch_fused", choices=["adamw_torch_fused", "adamw_torch"],
-                    help="AdamW implementation of both trainers (transformers' names; default: fused, both defaults)")
+    ap.add_argument("--optim", default="adamw_torch", choices=["adamw_torch", "adamw_torch_fused"],
+                    help="AdamW implementation of both trainers (transformers' names; default: recgym's)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
     ap.add_argument("--log-dir", type=Path, default=None, help="worker logs (default: a temporary folder)")

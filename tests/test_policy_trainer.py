@@ -35,11 +35,11 @@ def test_training_neither_touches_nor_depends_on_the_callers_rng(tmp_path: Path)
 
 
 def test_fused_and_foreach_adamw_take_the_same_step(tmp_path: Path) -> None:
-    """``optim`` picks torch's AdamW implementation; the fused kernel (the default) and the multi-tensor one agree
+    """``optim`` picks torch's AdamW implementation; the fused kernel and the multi-tensor one (the default) agree
     to float rounding on the same run, and an unknown name is refused at config time."""
     venv = KeywordVectorEnv(8, reward_fn=char_length_reward)
-    fused = make_agent(tmp_path / "f", num_steps=1, learning_rate=1e-3)
-    foreach = make_agent(tmp_path / "e", num_steps=1, learning_rate=1e-3, optim="adamw_torch")
+    fused = make_agent(tmp_path / "f", num_steps=1, learning_rate=1e-3, optim="adamw_torch_fused")
+    foreach = make_agent(tmp_path / "e", num_steps=1, learning_rate=1e-3)  # the default
     start = {n: p.detach().clone() for n, p in fused.policy.model.named_parameters()}
     fused.train(venv, progress=False)
     foreach.train(venv, progress=False)

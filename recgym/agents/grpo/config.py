@@ -211,9 +211,6 @@ class GRPOConfig(PolicyTrainingConfig):
             "micro_batch_size": 8,
             "beta": 0.04,
             "lora_r": 0,
-            # the multi-tensor AdamW the recipe's results were trained with; "adamw_torch_fused" (the default
-            # elsewhere) peaks ~0.5 GiB lower and matches it to float rounding, but the results are not re-run with it
-            "optim": "adamw_torch",
             "num_steps": 150,
             "eval_every": 50,
             "eval_max_examples": 64,

@@ -56,7 +56,6 @@ class SFTConfig(PolicyTrainingConfig):
             "micro_batch_size": 8,
             "max_new_tokens": 48,
             "num_steps": 60,
-            "optim": "adamw_torch",  # what the SFT rows in docs/results.md were trained with
             "eval_every": 0,
             "save_every": 0,
             "output_dir": "runs/sft-cpu",
