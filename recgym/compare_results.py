@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from recgym.agents.base import METRIC_KEYS, compare
-from recgym.stats import DESCRIPTION, mean_ci
+from recgym.agents.base import METRIC_KEYS, compare, summarize
+from recgym.stats import DESCRIPTION
 
 KEYS: tuple[str, ...] = (*METRIC_KEYS, "reward")
 
@@ -50,11 +50,7 @@ def load_side(spec: Sequence[str]) -> tuple[str, dict[str, Any]]:
          **{k: float(np.mean([records[i][k] for records in runs])) for k in keys}}
         for i, first in enumerate(runs[0])
     ]
-    result: dict[str, Any] = {"records": averaged, "num_examples": len(averaged), "ci": {}}
-    for k in keys:
-        result[k], lo, hi = mean_ci([r[k] for r in averaged])
-        result["ci"][k] = [lo, hi]
-    result["agents"] = names
+    result = {**summarize(averaged), "records": averaged, "num_examples": len(averaged), "agents": names}
     label = names[0] if len(names) == 1 else f"mean of {len(names)}"
     return f"{label} ({path.name})", result
 

@@ -121,11 +121,17 @@ def evaluate(
     for start in range(0, count, width):
         indices = list(range(start, min(start + width, count)))
         records.extend(step_batch(agent, env, split, indices))
+    return {**summarize(records), **episode_metrics(records), "num_examples": count, "split": split,
+            "records": records}
+
+
+def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Each metric every record has (:data:`METRIC_KEYS` and ``reward``) -> its mean over the records, plus ``ci``
+    (metric -> ``[lo, hi]``, :func:`recgym.stats.mean_ci`): the averages an :func:`evaluate` result carries."""
     keys = [k for k in (*METRIC_KEYS, "reward") if all(k in r for r in records)]
     estimates = {k: mean_ci([float(r[k]) for r in records]) for k in keys}
-    means = {k: mean for k, (mean, _, _) in estimates.items()}
-    ci = {k: [lo, hi] for k, (_, lo, hi) in estimates.items()}
-    return {**means, **episode_metrics(records), "ci": ci, "num_examples": count, "split": split, "records": records}
+    return {**{k: mean for k, (mean, _, _) in estimates.items()},
+            "ci": {k: [lo, hi] for k, (_, lo, hi) in estimates.items()}}
 
 
 def split_size(env: gym.Env | gym.vector.VectorEnv, split: str) -> int:
