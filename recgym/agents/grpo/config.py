@@ -195,7 +195,9 @@ class GRPOConfig(PolicyTrainingConfig):
         - the reward is the improvement over the raw query with drops not penalised (``raw_relative_loss_weight=0``):
           with a penalty every run collapsed onto words BM25 ignores;
         - 8 prompts x G=8 per step, one micro-batch per group (its prompt then runs once, shared-prefix caching),
-          temperature 1 and no nucleus cut for exploration, full fine-tuning at lr 1e-5 with a k3 KL anchor of 0.04.
+          temperature 1 and no nucleus cut for exploration, full fine-tuning with a k3 KL anchor of 0.04;
+        - learning rate 2e-5: on the whole val split its 3-seed mean NDCG@100 beat lr 1e-5's by +0.041 [+0.027,
+          +0.057] (paired), and no seed collapsed (distinct completions per group ~1, entropy ~2.5);
         - 150 steps (1,200 prompts: every one of the 1,020 training queries once, 180 twice); on the whole val split
           150 steps beat 100 on all 3 seeds (+0.009 to +0.015 NDCG@100).
         Measured (1 torch thread, 2 runs sharing a 2-core machine): ~22-28 s per step, 150 steps in ~55-70 min."""
@@ -207,7 +209,7 @@ class GRPOConfig(PolicyTrainingConfig):
             "max_new_tokens": 5,
             "response_prefix": "The shopper is looking for a",
             "raw_relative_loss_weight": 0.0,
-            "learning_rate": 1e-5,
+            "learning_rate": 2e-5,
             "micro_batch_size": 8,
             "beta": 0.04,
             "lora_r": 0,
