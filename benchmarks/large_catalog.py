@@ -140,7 +140,7 @@ def _catalog(spec: dict, num_queries: int | None = None):
 def _bm25(spec: dict, **kwargs):
     from recgym.recommenders import BM25Recommender
 
-    lucene = {"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True}
+    lucene = {"analyzer": "lucene", "lucene_norms": True, "tie_order": "item_id"}
     return BM25Recommender(**(lucene if spec["analyzer"] == "lucene" else {}), **kwargs)
 
 

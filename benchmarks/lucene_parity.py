@@ -8,7 +8,7 @@ For each dataset it builds a Lucene index of the catalog with pyserini (JsonColl
 ``id`` = item id, as Rec-R1's indexes), searches every raw query (the C4 request, or the last 3 history titles
 joined: recgym's raw query) one at a time with ``LuceneSearcher.set_bm25(1.2, 0.75)`` as Rec-R1's reward does, and
 compares with recgym's env over the same catalog and queries (``analyzer="lucene", lucene_norms=True,
-pyserini_order=True``, the real-data ids' default): overlap@10/@100 of the rankings, the share of identical
+tie_order="item_id"``, the real-data ids' default): overlap@10/@100 of the rankings, the share of identical
 top-100 rankings, Kendall tau on the items both top-100s share, the share of hits whose reported score is the same
 (pyserini reports scores rounded to 4 decimals, ties minus 1e-6; recgym's are rounded the same way here),
 NDCG@100/Recall@100 of the target, and queries/s (recgym: one vector-env reset+step over all queries; pyserini: one
@@ -174,7 +174,7 @@ def parity(root: Path, folder: str, repeats: int) -> dict:
         data_dir=root / folder,
         reward="plain",
         split="test",
-        recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True, "cache": False},
+        recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "tie_order": "item_id", "cache": False},
     )
     task, ds = env.task, env.task.dataset
     catalog = ds.catalog

@@ -26,6 +26,7 @@ from typing import Any
 
 from recgym.agents.registry import AGENT_KINDS, AgentSpecError, make_agent, options_for, parse_spec, trainable_kinds
 from recgym.envs.task import task_of
+from recgym.fileio import atomic_dir
 from recgym.paths import METRICS_FILE
 from recgym.prompts import TEMPLATES  # light: the prompt names the --prompt option offers
 from recgym.provenance import provenance
@@ -255,7 +256,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     agent = make_agent(args.algo, venv, config=config, model=args.model)  # no --model: the config's
     history = agent.train(venv, resume=args.resume or None)
     final = Path(config.output_dir) / "final"
-    agent.save(final)
+    with atomic_dir(final, replace=True) as tmp:  # a killed save never leaves a half-written final/
+        agent.save(tmp)
     last = history[-1] if history else {}
     summary = {k: round(v, 4) for k, v in last.items() if isinstance(v, float)}
     print(f"trained {agent.step} steps; last step: {summary}")

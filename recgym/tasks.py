@@ -109,7 +109,7 @@ class TaskSpec:
         return getattr(importlib.import_module(module), function)
 
 
-PYSERINI_BM25: dict[str, Any] = {"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True}
+PYSERINI_BM25: dict[str, Any] = {"analyzer": "lucene", "lucene_norms": True, "tie_order": "item_id"}
 """BM25Recommender settings that reproduce Rec-R1's pyserini retriever (benchmarks/lucene_parity.py): the paper's
 real-data tasks rank as pyserini does; the synthetic shop keeps bm25s's own tokenizer."""
 

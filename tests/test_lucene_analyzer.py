@@ -80,7 +80,7 @@ TITLES = [
     "French Press Coffee Maker Glass",
     "Coffee Grinder's Burr, Electric",
     "Stainless Steel Chef Knife 8 inch",
-    "Stainless Steel Chef Knife 8 inch",  # a duplicate: ties are broken by item id under pyserini_order
+    "Stainless Steel Chef Knife 8 inch",  # a duplicate: ties are broken by item id under tie_order="item_id"
     "the and of",  # only stopwords: an empty document
     "Stainless steel water bottle with a long, long, long title that has far more than forty words in it so that "
     "Lucene stores its length lossily: one two three four five six seven eight nine ten eleven twelve thirteen "
@@ -108,7 +108,7 @@ def _lucene_bm25(title_tokens: list[list[str]], query: list[str], quantise: bool
 
 @pytest.mark.parametrize("lucene_norms", [False, True])
 def test_bm25_with_lucene_analyzer(lucene_norms):
-    rec = BM25Recommender(cache=False, analyzer="lucene", lucene_norms=lucene_norms, pyserini_order=True)
+    rec = BM25Recommender(cache=False, analyzer="lucene", lucene_norms=lucene_norms, tie_order="item_id")
     rec.index(CATALOG)
     queries = ["stainless steel mugs", "grinding coffee", "chef's knives", "the of", "zzz"]
     pos, scores = rec.search(queries, k=7)
@@ -133,9 +133,9 @@ def test_analyzer_settings_change_the_cache_key(tmp_path, monkeypatch):
     for kwargs in ({}, {"analyzer": "lucene"}, {"analyzer": "lucene", "lucene_norms": True}):
         BM25Recommender(**kwargs).index(CATALOG)
     assert len(list((tmp_path / "indexes").iterdir())) == 3
-    cached = BM25Recommender(analyzer="lucene", lucene_norms=True, pyserini_order=True, mmap=True)
+    cached = BM25Recommender(analyzer="lucene", lucene_norms=True, tie_order="item_id", mmap=True)
     cached.index(CATALOG)  # loaded from the cache
-    fresh = BM25Recommender(analyzer="lucene", lucene_norms=True, pyserini_order=True, cache=False)
+    fresh = BM25Recommender(analyzer="lucene", lucene_norms=True, tie_order="item_id", cache=False)
     fresh.index(CATALOG)
     q = ["steel knife", "coffee"]
     for a, b in zip(cached.search(q, 5), fresh.search(q, 5)):
@@ -153,7 +153,7 @@ def test_c4_raw_query_ndcg_matches_pyserini(shared_data):
         "c4",
         "bm25",
         data_dir=shared_data / "amazon_c4_closed",
-        recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "pyserini_order": True},
+        recommender_kwargs={"analyzer": "lucene", "lucene_norms": True, "tie_order": "item_id"},
         reward="plain",
         split="test",
     )

@@ -74,6 +74,40 @@ def test_bm25_bad_arguments():
         rec.search(["coffee"], 0)
 
 
+# "red" matches items 0, 1 and 3 with equal scores (same words, same length); ids out of position order
+TIED = Catalog(item_ids=("z9", "a1", "m5", "b2"), fields={"title": ("red mug", "red mug", "blue mug", "red mug")})
+
+
+@pytest.mark.parametrize("tie_order, expected", [("position", [0, 1, 3]), ("item_id", [1, 3, 0])])
+def test_bm25_tie_order_is_deterministic_and_decides_the_cut(tie_order, expected):
+    rec = BM25Recommender(cache=False, tie_order=tie_order)
+    rec.index(TIED)
+    pos, scores = rec.search(["red", "red"], k=3)
+    assert pos.tolist() == [expected, expected] and len(set(scores[0].tolist())) == 1
+    assert rec.search(["red"], k=2)[0][0].tolist() == expected[:2]  # the tie group is cut in that order
+
+
+def test_bm25_tie_orders_rank_the_same_scores():
+    """Every tie order returns bm25s's scores; only the order among equal ones differs."""
+    queries = ["stainless steel mug", "coffee", "gaming headset wireless", "knife steel", "red", "mug"]
+    results = {}
+    for order in ("position", "item_id", "bm25s"):
+        rec = BM25Recommender(cache=False, tie_order=order)
+        rec.index(CATALOG)
+        results[order] = rec.search(queries, k=6)
+    for order in ("position", "item_id"):
+        np.testing.assert_array_equal(results[order][1], results["bm25s"][1])
+        for a, b in zip(results[order][0], results["bm25s"][0]):
+            assert sorted(a.tolist()) == sorted(b.tolist())
+
+
+def test_bm25_tie_order_arguments():
+    with pytest.raises(ValueError, match="tie_order"):
+        BM25Recommender(tie_order="random")
+    with pytest.warns(DeprecationWarning, match="tie_order='item_id'"):
+        assert BM25Recommender(pyserini_order=True).tie_order == "item_id"
+
+
 class BagOfWordsEncoder:
     """A deterministic stand-in for a sentence-transformers model: normalised hashed word counts."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
@@ -21,6 +22,7 @@ from recgym.recommenders.lucene_analyzer import lucene_analyze
 
 log = logging.getLogger(__name__)
 ANALYZERS = ("bm25s", "lucene")
+TIE_ORDERS = ("position", "item_id", "bm25s")
 
 
 def _stemmer(name: str | None):
@@ -85,8 +87,14 @@ class BM25Recommender:
         lucene_norms: Score with Lucene's index statistics instead of exact ones: document lengths stored in one
             byte (lossy above 39 terms), document count and average length over documents with at least one term,
             float32 term scores. With ``analyzer="lucene"`` this reproduces pyserini's BM25 scores.
-        pyserini_order: Break score ties by item id, as pyserini's ``LuceneSearcher`` does (Anserini sorts hits
-            by score, then by docid), instead of in bm25s's arbitrary order.
+        tie_order: How items with equal scores are ordered (it decides which of them make the top ``k``):
+            ``"position"`` (default): by catalog position, deterministic;
+            ``"item_id"``: by item id, as pyserini's ``LuceneSearcher`` does (Anserini sorts hits by score, then by
+            docid; the real-data ids use it for Lucene parity);
+            ``"bm25s"``: bm25s's own ``retrieve``, whose order among ties is arbitrary: the default until
+            2026-12-01, to reproduce numbers measured then (docs/results.md says which moved). The first two select
+            over the matched items only (~13x faster at 1M items); ``"bm25s"`` partitions all N scores.
+        pyserini_order: Deprecated: ``True`` is ``tie_order="item_id"``.
     """
 
     def __init__(
@@ -101,13 +109,20 @@ class BM25Recommender:
         mmap: bool = False,
         analyzer: str = "bm25s",
         lucene_norms: bool = False,
-        pyserini_order: bool = False,
+        tie_order: str = "position",
+        pyserini_order: bool | None = None,
     ) -> None:
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         if analyzer not in ANALYZERS:
             raise ValueError(f"unknown analyzer {analyzer!r}; choose from {ANALYZERS}")
-        self.analyzer, self.lucene_norms, self.pyserini_order = analyzer, bool(lucene_norms), bool(pyserini_order)
+        if pyserini_order is not None:
+            warnings.warn("BM25Recommender(pyserini_order=...) is deprecated; use tie_order='item_id'",
+                          DeprecationWarning, stacklevel=2)
+            tie_order = "item_id" if pyserini_order else "bm25s"
+        if tie_order not in TIE_ORDERS:
+            raise ValueError(f"unknown tie_order {tie_order!r}; choose from {TIE_ORDERS}")
+        self.analyzer, self.lucene_norms, self.tie_order = analyzer, bool(lucene_norms), tie_order
         self.k1, self.b = float(k1), float(b)
         self.stopwords = stopwords if stopwords is None or isinstance(stopwords, str) else list(stopwords)
         self.stemmer = stemmer
@@ -117,7 +132,7 @@ class BM25Recommender:
         self._retriever: bm25s.BM25 | None = None
         self._tokenizer: Tokenizer | None = None
         self._num_docs = 0
-        self._id_rank = np.zeros(0, dtype=np.int64)
+        self._tie_rank = np.zeros(0, dtype=np.int64)  # item position -> its rank among ties
 
     def settings(self) -> dict:
         lucene = self.analyzer == "lucene"
@@ -163,8 +178,10 @@ class BM25Recommender:
         """Index ``catalog`` (or load its cached index)."""
         texts = catalog.texts(self.text_fields)
         self._num_docs = len(texts)
-        if self.pyserini_order:  # each item id's rank in string order
-            self._id_rank = np.argsort(np.argsort(np.array(catalog.item_ids, dtype=object), kind="stable"))
+        if self.tie_order == "item_id":  # each item id's rank in string order
+            self._tie_rank = np.argsort(np.argsort(np.array(catalog.item_ids, dtype=object), kind="stable"))
+        else:
+            self._tie_rank = np.arange(self._num_docs)
         if not self.cache:
             self._build(texts, None)
             return
@@ -218,9 +235,9 @@ class BM25Recommender:
             return positions, scores
         k_eff = min(k, self._num_docs)
         queries = [token_ids[i] for i in rows]
-        if self.pyserini_order:
-            top, top_scores = self._top_k_by_id(queries, k_eff)
-        else:  # bm25s's own top-k: its order among equal scores is the one recgym's reference numbers were taken with
+        if self.tie_order != "bm25s":
+            top, top_scores = self._top_k_matched(queries, k_eff)
+        else:  # bm25s's own top-k, arbitrary among equal scores (numbers measured before tie_order existed)
             top, top_scores = self._retriever.retrieve(  # type: ignore[union-attr]
                 queries, k=k_eff, show_progress=False, n_threads=self.n_threads
             )
@@ -231,15 +248,14 @@ class BM25Recommender:
         scores[rows, :k_eff] = top_scores
         return positions, scores
 
-    def _top_k_by_id(self, queries: list[list[int]], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Each query's ``k`` best items with a score > 0 (``PAD`` / ``-inf`` after them), ties by item id: pyserini's
-        order (Anserini sorts hits by score, then docid).
+    def _top_k_matched(self, queries: list[list[int]], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's ``k`` best items with a score > 0 (``PAD`` / ``-inf`` after them), ties in ``tie_order``
+        (by item id this is pyserini's order: Anserini sorts hits by score, then docid).
 
         The scores are bm25s's (``get_scores_from_ids``: its sums, in its dtype, rounded to float32 as Lucene returns
         them); the selection is ours, over the matched items only, and keeps the k-th score's whole tie group so the
         item ids decide the cut. bm25s's ``retrieve`` partitions all N scores, nearly all zero, where numpy's
-        introselect is slow (at 1M items ~20 queries/s, ~13x slower than this); it also had to retrieve 2k deep to
-        find the ties, and missed some when a tie group ran past that depth.
+        introselect is slow (at 1M items ~20 queries/s, ~13x slower than this), and its order among ties is arbitrary.
         """
         positions, scores = empty_results(len(queries), k)
 
@@ -250,7 +266,7 @@ class BM25Recommender:
             if len(hits) > k:
                 cut = np.partition(best, len(best) - k)[len(best) - k]
                 hits, best = hits[best >= cut], best[best >= cut]
-            order = np.lexsort((self._id_rank[hits], -best))[:k]
+            order = np.lexsort((self._tie_rank[hits], -best))[:k]
             positions[i, : len(order)], scores[i, : len(order)] = hits[order], best[order]
 
         n_threads = (os.cpu_count() or 1) if self.n_threads == -1 else self.n_threads
