@@ -65,7 +65,10 @@ class RecTextEnv(gym.Env[str, str]):
     (None or "ansi").
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release. 2026-12-01: BM25 (the ``*-BM25-v0`` ids of the synthetic shop) orders items with equal
+      scores by catalog position instead of bm25s's arbitrary order, so rewards on tied rankings can differ from
+      earlier runs (shop test, raw query: NDCG@100 0.2545 -> 0.2576); ``recommender_kwargs={"tie_order": "bm25s"}``
+      restores the old order. The real-data ids (pyserini's order) did not change.
     """
 
     metadata = {"render_modes": ["ansi"]}
