@@ -1,10 +1,13 @@
-"""Smoke test of benchmarks/large_catalog.py: every phase runs (each in its own process) on a 5,000-item catalog."""
+"""Smoke tests of benchmarks/large_catalog.py (every phase, each in its own process, on a 5,000-item catalog) and
+benchmarks/remote_catalog.py (on 3,000 items)."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "large_catalog.py"
 
@@ -65,3 +68,19 @@ def test_env_throughput_benchmark_runs_small():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "raw bm25s" in done.stdout and "ratio env / raw:" in done.stdout
+
+
+def test_remote_catalog_benchmark_runs_small(tmp_path, monkeypatch):
+    """benchmarks/remote_catalog.py: the served recommender ranks as the in-process one (the script checks), and
+    both rates come back."""
+    for module in ("fastapi", "uvicorn", "httpx"):
+        pytest.importorskip(module, reason="the serve extra (pip install -e '.[serve]') is not installed")
+    monkeypatch.setenv("RECGYM_CACHE", str(tmp_path))
+    _load_script()  # puts benchmarks/ on sys.path: remote_catalog imports large_catalog and bench_timing
+    path = SCRIPT.parent / "remote_catalog.py"
+    spec = importlib.util.spec_from_file_location("remote_catalog", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--num-items", "3000", "--queries", "128", "--repeats", "1"])
+    assert result["items"] == 3000 and result["in-process_qps"] > 0 and result["remote_qps"] > 0
+    assert result["ratio"] == pytest.approx(result["remote_qps"] / result["in-process_qps"])
