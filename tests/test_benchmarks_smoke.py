@@ -1,5 +1,5 @@
-"""Smoke tests of benchmarks/large_catalog.py (every phase, each in its own process, on a 5,000-item catalog) and
-benchmarks/remote_catalog.py (on 3,000 items)."""
+"""Smoke tests of the benchmark scripts that have no test of their own: large_catalog.py (every phase, each in its
+own process, on a 5,000-item catalog), remote_catalog.py (3,000 items) and grpo_memory.py (the tiny model)."""
 
 from __future__ import annotations
 
@@ -84,3 +84,16 @@ def test_remote_catalog_benchmark_runs_small(tmp_path, monkeypatch):
     result = module.main(["--num-items", "3000", "--queries", "128", "--repeats", "1"])
     assert result["items"] == 3000 and result["in-process_qps"] > 0 and result["remote_qps"] > 0
     assert result["ratio"] == pytest.approx(result["remote_qps"] / result["in-process_qps"])
+
+
+def test_grpo_memory_benchmark_runs_tiny():
+    """benchmarks/grpo_memory.py on the tiny model: every phase of a step is sampled, and no phase's peak exceeds
+    the kernel's high-water mark."""
+    _load_script()  # benchmarks/ on sys.path, as when run from there
+    spec = importlib.util.spec_from_file_location("grpo_memory", SCRIPT.parent / "grpo_memory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(["--model", "tiny", "--steps", "1", "--max-new-tokens", "4", "--interval", "0.0005"])
+    assert {"loaded", "ru_maxrss", "generate", "env"} <= set(result)
+    phases = [v for k, v in result.items() if k not in ("loaded", "ru_maxrss")]
+    assert all(0 < v <= result["ru_maxrss"] * 1.01 for v in phases)  # 1%: the kernel counts RSS in per-CPU batches

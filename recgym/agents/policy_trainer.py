@@ -160,10 +160,15 @@ class PolicyTrainer(LLMAgent):
         return self.optimizer
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer) -> float:
-        """Clip the accumulated gradients to ``max_grad_norm``, take the step; returns the pre-clip norm."""
+        """Clip the accumulated gradients to ``max_grad_norm``, take the step and free the gradients; returns the
+        pre-clip norm."""
         params = [p for p in self.policy.model.parameters() if p.requires_grad]
         grad_norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
         optimizer.step()
+        # Freed now rather than at the next step's zero_grad: otherwise a full copy of the weights' size stays
+        # resident through the next rollout and reference pass (0.5 GiB for SmolLM2-135M in fp32;
+        # benchmarks/grpo_memory.py)
+        optimizer.zero_grad(set_to_none=True)
         return float(grad_norm)
 
     # ------------------------------------------------------------------------------------------ persistence
