@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ap.add_argument("--model", default=None, help="policy folder or 'tiny' (smoke run); default SmolLM2-135M")
     ap.add_argument("--interval", type=float, default=0.005, help="seconds between RSS samples")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=128,
+                    help="GRPOConfig.mmap_threshold_kib (default 128, recgym's; 'none': glibc's adaptive threshold)")
     args = ap.parse_args(argv)
 
     import gymnasium as gym
@@ -83,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     torch.set_num_threads(args.threads)
     cfg = GRPOConfig.cpu(prompts_per_step=args.prompts, beta=args.beta, max_new_tokens=args.max_new_tokens,
                          top_p=0.95, response_prefix="", raw_relative_loss_weight=None, skip_zero_std_groups=False,
-                         num_steps=args.steps, eval_every=0, save_every=0)  # fmt: skip
+                         num_steps=args.steps, eval_every=0, save_every=0,
+                         mmap_threshold_kib=args.mmap_threshold_kib)  # fmt: skip
     venv = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=cfg.num_envs, split="train", reward="expand")
     agent = make_agent("grpo", venv, config=cfg, model=args.model)
     memory = PhaseMemory(args.interval)
@@ -99,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     result = {"loaded": loaded / GIB, "ru_maxrss": high_water / GIB, **{k: v / GIB for k, v in memory.peaks.items()}}
     print(f"P={args.prompts} beta={args.beta:g} G={cfg.num_generations} max_new_tokens={args.max_new_tokens}, "
+          f"mmap threshold {args.mmap_threshold_kib} KiB, "
           f"{args.steps} steps; RSS in GiB: loaded {result['loaded']:.2f}, high-water mark {result['ru_maxrss']:.2f}")
     for phase in sorted(memory.peaks, key=memory.peaks.get, reverse=True):
         print(f"  peak during {phase:<9} {memory.peaks[phase] / GIB:.2f}")

@@ -84,6 +84,7 @@ class Settings:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     optim: str = "adamw_torch"
+    mmap_threshold_kib: int | None = 128  # glibc's pinned mmap threshold, in both workers (recgym.allocator)
     epsilon: float = 0.2
     micro_batch_size: int = 8
     seed: int = 0
@@ -161,6 +162,10 @@ def worker_main(kind: str, settings: Settings, conn) -> None:
 
         if settings.threads:
             torch.set_num_threads(settings.threads)
+        if settings.mmap_threshold_kib is not None:  # the same allocator setting in both workers
+            from recgym.allocator import pin_mmap_threshold
+
+            pin_mmap_threshold(settings.mmap_threshold_kib)
         (run_recgym if kind == "recgym" else run_trl)(settings, conn)
     except BaseException as exc:  # report to the parent instead of leaving it waiting
         traceback.print_exc()
@@ -212,6 +217,7 @@ def run_recgym(settings: Settings, conn) -> None:
         weight_decay=settings.weight_decay,
         max_grad_norm=settings.max_grad_norm,
         optim=settings.optim,
+        mmap_threshold_kib=settings.mmap_threshold_kib,
         epsilon=settings.epsilon,
         loss_type="dapo",  # TRL's loss_type below; also recgym's default
         micro_batch_size=settings.micro_batch_size,
@@ -597,6 +603,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     help="torch threads in each worker (default 1; 0: torch's default, one per core)")
     ap.add_argument("--optim", default="adamw_torch", choices=["adamw_torch", "adamw_torch_fused"],
                     help="AdamW implementation of both trainers (transformers' names; default: recgym's)")
+    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=128,
+                    help="glibc mmap threshold pinned in both workers (recgym's default 128; 'none': glibc's adaptive one)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
     ap.add_argument("--log-dir", type=Path, default=None, help="worker logs (default: a temporary folder)")
@@ -634,6 +642,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             total_steps=args.warmup + args.steps,
             threads=args.threads or None,
             optim=args.optim,
+            mmap_threshold_kib=args.mmap_threshold_kib,
             model_dir=model_dir,
             log_dir=str(log_dir),
         )

@@ -26,6 +26,7 @@ from recgym.agents.base import evaluate, split_size
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
 from recgym.agents.llm import LLMAgent, load_saved_policy
 from recgym.agents.train_config import OPTIMIZERS, PolicyTrainingConfig
+from recgym.allocator import pin_mmap_threshold
 from recgym.fileio import atomic_dir, atomic_write_text
 from recgym.models import load_default_policy
 from recgym.paths import METRICS_FILE, POLICY_DIR
@@ -54,6 +55,8 @@ class PolicyTrainer(LLMAgent):
         tokenizer: PreTrainedTokenizerBase | None = None,
     ) -> None:
         self.config = config = config or self.config_class()
+        if config.mmap_threshold_kib is not None:  # before the model's weights and the first step are allocated
+            pin_mmap_threshold(config.mmap_threshold_kib)
         if model is None:
             model, tokenizer = load_default_policy(config.model_name_or_path)
         elif tokenizer is None:
