@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ap.add_argument("--model", default=None, help="policy folder or 'tiny' (smoke run); default SmolLM2-135M")
     ap.add_argument("--interval", type=float, default=0.005, help="seconds between RSS samples")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=128,
-                    help="GRPOConfig.mmap_threshold_kib (default 128, recgym's; 'none': glibc's adaptive threshold)")
+    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=None,
+                    help="GRPOConfig.mmap_threshold_kib, e.g. 128 (default: 'none', glibc's adaptive threshold)")
     args = ap.parse_args(argv)
 
     import gymnasium as gym
@@ -96,14 +96,19 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     env = venv.unwrapped
     env.reset, env.step = memory.wrap("env", env.reset), memory.wrap("env", env.step)
     loaded = memory.process.memory_info().rss
+    seconds = []
     with memory:
         for _ in range(args.steps):
+            start = time.perf_counter()
             agent.train_step(venv)
+            seconds.append(time.perf_counter() - start)
     high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    result = {"loaded": loaded / GIB, "ru_maxrss": high_water / GIB, **{k: v / GIB for k, v in memory.peaks.items()}}
+    result = {"loaded": loaded / GIB, "ru_maxrss": high_water / GIB, **{k: v / GIB for k, v in memory.peaks.items()},
+              "sec_per_step": seconds}  # fmt: skip
     print(f"P={args.prompts} beta={args.beta:g} G={cfg.num_generations} max_new_tokens={args.max_new_tokens}, "
           f"mmap threshold {args.mmap_threshold_kib} KiB, "
-          f"{args.steps} steps; RSS in GiB: loaded {result['loaded']:.2f}, high-water mark {result['ru_maxrss']:.2f}")
+          f"{args.steps} steps ({', '.join(f'{t:.1f}' for t in seconds)} s); RSS in GiB: loaded {result['loaded']:.2f}, "
+          f"high-water mark {result['ru_maxrss']:.2f}")
     for phase in sorted(memory.peaks, key=memory.peaks.get, reverse=True):
         print(f"  peak during {phase:<9} {memory.peaks[phase] / GIB:.2f}")
     return result

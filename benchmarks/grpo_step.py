@@ -84,7 +84,7 @@ class Settings:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     optim: str = "adamw_torch"
-    mmap_threshold_kib: int | None = 128  # glibc's pinned mmap threshold, in both workers (recgym.allocator)
+    mmap_threshold_kib: int | None = None  # glibc's mmap threshold pinned in both workers (recgym.allocator), or not
     epsilon: float = 0.2
     micro_batch_size: int = 8
     seed: int = 0
@@ -603,8 +603,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     help="torch threads in each worker (default 1; 0: torch's default, one per core)")
     ap.add_argument("--optim", default="adamw_torch", choices=["adamw_torch", "adamw_torch_fused"],
                     help="AdamW implementation of both trainers (transformers' names; default: recgym's)")
-    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=128,
-                    help="glibc mmap threshold pinned in both workers (recgym's default 128; 'none': glibc's adaptive one)")
+    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=None,
+                    help="glibc mmap threshold (KiB) pinned in both workers, e.g. 128 (default: glibc's adaptive one)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
     ap.add_argument("--log-dir", type=Path, default=None, help="worker logs (default: a temporary folder)")

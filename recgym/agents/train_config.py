@@ -52,12 +52,13 @@ class PolicyTrainingConfig:
     not bit for bit. On this CPU the fused kernel changed neither the GRPO step's peak RSS nor its time measurably
     (docs/benchmarks.md: the peak is not in the optimizer step)."""
 
-    mmap_threshold_kib: int | None = 128
-    """Process-wide: glibc serves (and returns to the OS) allocations of at least this many KiB with ``mmap``
-    (``mallopt(M_MMAP_THRESHOLD)``, set when the trainer is built; :mod:`recgym.allocator`). Without it glibc's
-    adaptive threshold moves the step's activation and gradient blocks to the heap, which fragments: the GRPO
-    step's peak RSS was 0.13-0.28 GiB higher (docs/benchmarks.md). ``None`` leaves the allocator alone; no effect
-    off glibc."""
+    mmap_threshold_kib: int | None = None
+    """Process-wide, glibc only: allocations of at least this many KiB are served with ``mmap`` and returned to the
+    OS when freed (``mallopt(M_MMAP_THRESHOLD)``, set when the trainer is built; :mod:`recgym.allocator`). glibc's
+    adaptive threshold otherwise moves the step's MiB-sized activation and gradient blocks to the heap, which
+    fragments. At 128 the GRPO step's peak RSS fell 0.08-0.28 GiB (under 4 GiB in every benchmarked configuration)
+    but each step took ~20% longer (fresh pages for every block), so it is off (``None``) by default: set it when
+    memory, not time, is the limit (docs/benchmarks.md)."""
 
     max_grad_norm: float = 1.0
     """Gradient-norm clip per optimizer step; verl's actor default (``actor.grad_clip=1.0``)."""
