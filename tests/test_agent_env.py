@@ -239,8 +239,9 @@ def test_make_vec_is_a_sync_vector_env_of_forks_with_next_step_autoreset():
 @pytest.mark.parametrize("reward", ["recr1", "expand"])
 def test_prf_played_as_turns_equals_the_single_step_prf_agent(reward):
     """One search of the raw query, RM3 over the titles the observation shows: the same mean test reward as the
-    single-step PRF agent reading as many titles (measured on this shop: recr1 0.50592390 with 10 titles, 0.50612450
-    with 3; expand 0.1 lower, the format bonus)."""
+    single-step PRF agent reading as many titles (measured on this shop: recr1 0.50648126 with 10 titles, 0.52442334
+    with 3; expand 0.1 lower, the format bonus. Under bm25s's old tie order, before 2026-12-01: 0.50592390 and
+    0.50612450: which 3 titles a search shows depends on how equal scores are ordered)."""
     means = {}
     for n in (10, 3):
         env = gym.make("RecR1/Shop-BM25-Agent-v0", dataset_kwargs=SMALL["Shop"], reward=reward, results_per_search=n)
@@ -252,8 +253,8 @@ def test_prf_played_as_turns_equals_the_single_step_prf_agent(reward):
         means[n] = float(np.mean([r for r, _, _ in episodes]))
         assert size == 25 and means[n] == pytest.approx(prf["reward"], abs=1e-9)
     bonus = 0.1 if reward == "recr1" else 0.0
-    assert means[10] == pytest.approx(0.40592390 + bonus, abs=1e-8)
-    assert means[3] == pytest.approx(0.40612450 + bonus, abs=1e-8)
+    assert means[10] == pytest.approx(0.40648126 + bonus, abs=1e-8)
+    assert means[3] == pytest.approx(0.42442334 + bonus, abs=1e-8)
 
 
 def test_prf_search_agent_needs_the_reset_info_on_its_first_turn():

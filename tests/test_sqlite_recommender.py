@@ -93,6 +93,8 @@ def test_engines_benchmark_runs_small(capsys):
     assert results["bm25s"]["overlap"] == results["bm25s"]["ndcg_ratio"] == results["bm25s"]["top1"] == 1.0
     sqlite = results["sqlite-fts5"]
     # 400 items: no query matches more than 100, and both engines rank exactly the items sharing a term with it
-    # (FTS5's IDF floor keeps common terms above 0), so the top-100 sets agree while the orders differ
-    assert sqlite["overlap"] == 1.0 and 0.5 < sqlite["top1"] < 1.0 and 0.9 < sqlite["ndcg_ratio"] < 1.1
+    # (FTS5's IDF floor keeps common terms above 0), so the top-100 sets agree; both break score ties by catalog
+    # position (FTS5 by rowid), so on these short queries even the top item agrees (0.82 under bm25s's old
+    # arbitrary tie order), while the scores (two IDF formulas) and so the lower ranks differ
+    assert sqlite["overlap"] == 1.0 and sqlite["top1"] == 1.0 and 0.9 < sqlite["ndcg_ratio"] < 1.1
     assert "| sqlite-fts5 |" in capsys.readouterr().out
