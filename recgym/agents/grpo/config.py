@@ -200,7 +200,8 @@ class GRPOConfig(PolicyTrainingConfig):
           +0.057] (paired), and no seed collapsed (distinct completions per group ~1, entropy ~2.5);
         - 150 steps (1,200 prompts: every one of the 1,020 training queries once, 180 twice); on the whole val split
           150 steps beat 100 on all 3 seeds (+0.009 to +0.015 NDCG@100).
-        Measured (1 torch thread, 2 runs sharing a 2-core machine): ~22-28 s per step, 150 steps in ~55-70 min."""
+        Measured (1 torch thread): ~22-28 s per step with 2 runs sharing a 2-core machine (150 steps in ~55-70 min),
+        ~33 s with 3 (~82 min)."""
         preset: dict[str, Any] = {
             "num_generations": 8,
             "prompts_per_step": 8,
