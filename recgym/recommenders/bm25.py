@@ -254,7 +254,7 @@ class BM25Recommender:
 
         The scores are bm25s's (``get_scores_from_ids``: its sums, in its dtype, rounded to float32 as Lucene returns
         them); the selection is ours, over the matched items only, and keeps the k-th score's whole tie group so the
-        item ids decide the cut. bm25s's ``retrieve`` partitions all N scores, nearly all zero, where numpy's
+        tie order decides the cut. bm25s's ``retrieve`` partitions all N scores, nearly all zero, where numpy's
         introselect is slow (at 1M items ~20 queries/s, ~13x slower than this), and its order among ties is arbitrary.
         """
         positions, scores = empty_results(len(queries), k)
