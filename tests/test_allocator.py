@@ -15,6 +15,7 @@ from recgym.allocator import pin_mmap_threshold
 GLIBC = hasattr(ctypes.CDLL(ctypes.util.find_library("c")), "gnu_get_libc_version")
 
 
+# a script that runs PIN, then allocates and frees three 1 MiB blocks, printing which were mmapped
 _PINNED = """
 import ctypes, ctypes.util
 from recgym.allocator import pin_mmap_threshold
@@ -55,20 +56,10 @@ def test_bad_thresholds_are_refused():
     assert GRPOConfig(mmap_threshold_kib=None).mmap_threshold_kib is None
 
 
-_TRAINER_PINS = """
-import ctypes, ctypes.util, gymnasium as gym, recgym
+_TRAINER = """import gymnasium as gym, recgym
 from recgym.agents import GRPOConfig, make_agent
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
 venv = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=4, split="train", reward="expand")
-make_agent("grpo", venv, config=GRPOConfig(num_generations=4, mmap_threshold_kib=THRESHOLD), model="tiny")
-served = []
-for _ in range(3):
-    block = libc.malloc(2**20)
-    served.append(ctypes.c_size_t.from_address(block - ctypes.sizeof(ctypes.c_size_t)).value & 2 and 1)
-    libc.free(block)
-print(served)
-"""
+make_agent("grpo", venv, config=GRPOConfig(num_generations=4, mmap_threshold_kib=THRESHOLD), model="tiny")"""
 
 
 @pytest.mark.skipif(not GLIBC, reason="needs glibc")
@@ -76,5 +67,5 @@ print(served)
 def test_trainer_applies_its_threshold_only_when_set(threshold, mmapped):
     """In a fresh process: a trainer built with mmap_threshold_kib=128 pins it; with None glibc adapts as usual
     (by then its threshold has risen past 1 MiB, or does after the first block: the last two come from the heap)."""
-    served = _served_by_mmap(_TRAINER_PINS.replace("THRESHOLD", threshold))
+    served = _served_by_mmap(_PINNED.replace("PIN", _TRAINER.replace("THRESHOLD", threshold)))
     assert served[-len(mmapped):] == mmapped
