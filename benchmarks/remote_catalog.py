@@ -5,7 +5,7 @@
 
 The catalog and queries are large_catalog.py's (seeded, Amazon-C4-shaped). One process indexes (or loads from the
 recgym cache) a ``BM25Recommender`` with the default settings, serves it with :func:`recgym.serve.create_app` on a
-free loopback port (uvicorn in a thread, as ``recgym serve`` runs it), and times ``RemoteRecommender.search``
+free loopback port (uvicorn in a thread: ``recgym.serve.serving_in_thread``), and times ``RemoteRecommender.search``
 (one HTTP request per batch: JSON out, ids and scores back, ids mapped to catalog positions) against the same
 recommender's in-process ``search``, interleaved, best of ``--repeats``. The server shares this process's cores
 with the client, as it would on a one-box deployment.
@@ -14,40 +14,11 @@ with the client, as it would on a one-box deployment.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from bench_timing import best_rates  # sibling modules: scripts run from benchmarks/
 from large_catalog import batched, synthetic_catalog
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(app) -> Iterator[str]:
-    """``app`` on a free loopback port in a uvicorn thread; yields its URL and stops the server afterwards."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the loopback server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -60,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
 
     from recgym.recommenders import BM25Recommender, RemoteRecommender
-    from recgym.serve import create_app
+    from recgym.serve import create_app, serving_in_thread
 
     catalog, queries = synthetic_catalog(args.num_items, args.queries)
     rec = BM25Recommender()  # the default: bm25s tokenizer, matched-only top-k, ties by catalog position
@@ -68,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     rec.index(catalog)
     index_s = time.perf_counter() - start
     batches = batched(queries, args.batch)
-    with serving(create_app(rec, catalog, f"synthetic-{args.num_items}")) as url:
+    with serving_in_thread(create_app(rec, catalog, f"synthetic-{args.num_items}")) as url:
         with RemoteRecommender(url, timeout=120) as remote:
             remote.index(catalog)  # also checks that the server serves this catalog (size + fingerprint)
             for batch in batches[:2]:  # the same rankings either way

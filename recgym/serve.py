@@ -16,10 +16,13 @@ This module imports FastAPI and uvicorn (the ``serve`` extra) only when a server
 without them. No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations at runtime.
 """
 
+import contextlib
 import json
+import socket
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from recgym.data.types import Catalog
@@ -111,6 +114,36 @@ def create_app(recommender: Recommender, catalog: Catalog, name: str = "") -> An
         return JSONResponse({"result": result})
 
     return app
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now (the OS's choice for port 0)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving_in_thread(app: Any, host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[str]:
+    """Run ``app`` (e.g. :func:`create_app`'s) with uvicorn on a free port of ``host`` in a daemon thread of this
+    process, for tests, benchmarks and notebooks; yields its base URL and stops the server when the block ends.
+    A server that has not started within ``timeout`` seconds raises ``RuntimeError``."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=free_port(host), log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError(f"the server on {host}:{server.config.port} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
 
 
 def serve(env_id: str, env_kwargs: dict[str, Any] | None = None, host: str = "127.0.0.1", port: int = 8000,

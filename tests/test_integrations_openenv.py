@@ -2,7 +2,6 @@
 OpenEnv's own WebSocket client. Rewards equal the in-process env's; concurrent sessions are isolated."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from recgym.envs import task_of  # noqa: E402
 from recgym.integrations import make_env  # noqa: E402
 from recgym.integrations.openenv import RecGymAction, RecGymClient  # noqa: E402
 from recgym.rewards import format_answer  # noqa: E402
+from recgym.serve import free_port  # noqa: E402
 
 ENV_ID = "RecR1/Shop-BM25-v0"
 ENV_KWARGS = {"reward": "recr1", "dataset_kwargs": {"num_products": 400, "num_queries": 200}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

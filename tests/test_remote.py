@@ -9,12 +9,10 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import gymnasium as gym
@@ -25,23 +23,16 @@ for _module in ("fastapi", "uvicorn", "httpx"):
     pytest.importorskip(_module, reason=f"{_module} is missing: the serve extra (pip install -e '.[serve]')")
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 
 import recgym  # noqa: E402, F401  (registers the ids)
 from recgym.cli import main as recgym_main  # noqa: E402
 from recgym.envs import task_of  # noqa: E402
 from recgym.recommenders import RecommenderUnavailable, RemoteProtocolError, RemoteRecommender  # noqa: E402
-from recgym.serve import create_app  # noqa: E402
+from recgym.serve import create_app, free_port, serving_in_thread  # noqa: E402
 
 SMALL_SHOP = {"num_products": 400, "num_queries": 200}
 ENV_ID = "RecR1/Shop-BM25-v0"
 FAST = {"retries": 1, "backoff": 0.05, "timeout": 5.0}  # small retry budgets keep the fault tests quick
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------------------- servers
@@ -140,26 +131,11 @@ async def respond(send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-@contextmanager
-def thread_server(app):
-    """A real uvicorn server for ``app`` on a free loopback port, in a thread; yields its URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def faulty(local_env):
     task = task_of(local_env)
     faults = Faults(create_app(task.recommender, task.catalog, "faulty"))
-    with thread_server(faults) as url:
+    with serving_in_thread(faults) as url:
         yield faults, url
 
 
