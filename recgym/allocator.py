@@ -19,16 +19,15 @@ import logging
 
 log = logging.getLogger(__name__)
 M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-MAX_THRESHOLD = 32 * 2**20  # glibc's HEAP_MAX / 2 on 64-bit: mallopt refuses larger values
+MAX_THRESHOLD_KIB = 32 * 1024  # glibc's HEAP_MAX / 2 on 64-bit (32 MiB): mallopt refuses larger values
 
 
 def pin_mmap_threshold(kib: int) -> bool:
     """Serve allocations of at least ``kib`` KiB with ``mmap`` for the rest of the process (glibc's
     ``mallopt(M_MMAP_THRESHOLD, ...)``, which also stops glibc from raising the threshold). Returns whether it was
     applied: False off glibc (a debug log says so), never an error there."""
-    size = int(kib) * 1024
-    if not 0 < size <= MAX_THRESHOLD:
-        raise ValueError(f"the mmap threshold must be in (0, {MAX_THRESHOLD // 1024}] KiB, got {kib}")
+    if not 0 < int(kib) <= MAX_THRESHOLD_KIB:
+        raise ValueError(f"the mmap threshold must be in (0, {MAX_THRESHOLD_KIB}] KiB, got {kib}")
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None
@@ -40,4 +39,4 @@ def pin_mmap_threshold(kib: int) -> bool:
     except OSError as err:
         log.debug("libc not loadable (%s): the mmap threshold is left alone", err)
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, size))
+    return bool(mallopt(M_MMAP_THRESHOLD, int(kib) * 1024))

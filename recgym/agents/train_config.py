@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from recgym.allocator import MAX_THRESHOLD_KIB
+
 C = TypeVar("C", bound="PolicyTrainingConfig")
 
 OPTIMIZERS: dict[str, dict[str, bool]] = {"adamw_torch_fused": {"fused": True}, "adamw_torch": {"foreach": True}}
@@ -122,8 +124,8 @@ class PolicyTrainingConfig:
             "num_steps >= 0": self.num_steps >= 0,
             "lora_r >= 0": self.lora_r >= 0,
             "optim in ('adamw_torch_fused', 'adamw_torch')": self.optim in OPTIMIZERS,
-            "mmap_threshold_kib is None or 1 <= mmap_threshold_kib <= 32768": self.mmap_threshold_kib is None
-            or 1 <= self.mmap_threshold_kib <= 32768,
+            f"mmap_threshold_kib is None or 1 <= mmap_threshold_kib <= {MAX_THRESHOLD_KIB}": self.mmap_threshold_kib
+            is None or 1 <= self.mmap_threshold_kib <= MAX_THRESHOLD_KIB,
         }
 
     # ------------------------------------------------------------------------------------------------- JSON
