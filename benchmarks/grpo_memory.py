@@ -4,8 +4,8 @@
     python benchmarks/grpo_memory.py --model tiny --steps 1                # smoke run
 
 benchmarks/grpo_step.py reports each trainer's peak RSS (the kernel's high-water mark) as one number. This script
-runs the same recgym configuration (SmolLM2-135M-Instruct, fp32, full fine-tuning, G=8 completions of at most 64
-tokens, ``GRPOConfig.cpu()`` otherwise, no reply prefix, ``skip_zero_std_groups`` off) and samples the process's RSS
+runs the same recgym configuration (``grpo_step.recgym_config``: SmolLM2-135M-Instruct, fp32, full fine-tuning,
+G=8 completions of at most 64 tokens, no reply prefix, ``skip_zero_std_groups`` off) and samples the process's RSS
 every ``--interval`` seconds in a thread, labelled by the phase the step is in: ``generate`` (sampling the group),
 ``env`` (reset + step), ``backward``, ``optimizer`` (AdamW), or ``other`` (log-prob forwards, the loss, glue). It
 prints the highest RSS seen in each phase and the RSS the process holds before the first step (model, reference
@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import resource
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
+
+from grpo_step import Settings, make_venv, mmap_threshold, recgym_config  # sibling module: scripts run from benchmarks/
 
 GIB = 2**30
 
@@ -72,22 +75,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ap.add_argument("--model", default=None, help="policy folder or 'tiny' (smoke run); default SmolLM2-135M")
     ap.add_argument("--interval", type=float, default=0.005, help="seconds between RSS samples")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=None,
+    ap.add_argument("--mmap-threshold-kib", type=mmap_threshold, default=None,
                     help="GRPOConfig.mmap_threshold_kib, e.g. 128 (default: 'none', glibc's adaptive threshold)")
     args = ap.parse_args(argv)
 
-    import gymnasium as gym
     import torch
 
     import recgym  # noqa: F401  (registers the env ids)
-    from recgym.agents import GRPOConfig, make_agent
+    from recgym.agents import make_agent
 
     torch.set_num_threads(args.threads)
-    cfg = GRPOConfig.cpu(prompts_per_step=args.prompts, beta=args.beta, max_new_tokens=args.max_new_tokens,
-                         top_p=0.95, response_prefix="", raw_relative_loss_weight=None, skip_zero_std_groups=False,
-                         num_steps=args.steps, eval_every=0, save_every=0,
-                         mmap_threshold_kib=args.mmap_threshold_kib)  # fmt: skip
-    venv = gym.make_vec("RecR1/Shop-BM25-v0", num_envs=cfg.num_envs, split="train", reward="expand")
+    settings = Settings(prompts_per_step=args.prompts, beta=args.beta, max_new_tokens=args.max_new_tokens,
+                        total_steps=args.steps, mmap_threshold_kib=args.mmap_threshold_kib,
+                        log_dir=tempfile.mkdtemp(prefix="grpo-memory-"))  # fmt: skip
+    cfg = recgym_config(settings)  # grpo_step.py's recgym configuration, field for field
+    venv = make_venv(settings)
     agent = make_agent("grpo", venv, config=cfg, model=args.model)
     memory = PhaseMemory(args.interval)
     torch.autograd.backward = memory.wrap("backward", torch.autograd.backward)

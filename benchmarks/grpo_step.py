@@ -197,17 +197,12 @@ def make_venv(settings: Settings):
     return gym.make_vec(ENV_ID, num_envs=settings.num_envs, **ENV_KWARGS)
 
 
-def run_recgym(settings: Settings, conn) -> None:
-    import torch
-
-    from recgym.agents import checkpoint as ckpt
+def recgym_config(settings: Settings):
+    """recgym's side of the comparison: ``GRPOConfig.cpu()`` with everything both trainers must share set from
+    ``settings`` (also what benchmarks/grpo_memory.py measures)."""
     from recgym.agents.grpo.config import GRPOConfig
-    from recgym.agents.grpo.trainer import GRPOAgent
-    from recgym.models import load_default_policy
 
-    timer = PhaseTimer()
-    install_torch_timers(timer)
-    cfg = GRPOConfig.cpu(
+    return GRPOConfig.cpu(
         num_generations=settings.num_generations,
         prompts_per_step=settings.prompts_per_step,
         max_new_tokens=settings.max_new_tokens,
@@ -234,6 +229,18 @@ def run_recgym(settings: Settings, conn) -> None:
         response_prefix="",
         raw_relative_loss_weight=None,
     )
+
+
+def run_recgym(settings: Settings, conn) -> None:
+    import torch
+
+    from recgym.agents import checkpoint as ckpt
+    from recgym.agents.grpo.trainer import GRPOAgent
+    from recgym.models import load_default_policy
+
+    timer = PhaseTimer()
+    install_torch_timers(timer)
+    cfg = recgym_config(settings)
     model, tokenizer = load_default_policy(settings.model_dir)
     agent = GRPOAgent(cfg, model, tokenizer)
     venv = make_venv(settings)
@@ -582,6 +589,11 @@ def versions() -> dict[str, str]:
     }
 
 
+def mmap_threshold(text: str) -> int | None:
+    """``--mmap-threshold-kib``: KiB, or ``none`` for glibc's adaptive threshold."""
+    return None if text == "none" else int(text)
+
+
 def parse_config(text: str) -> tuple[int, float]:
     try:
         prompts, beta = text.split(":")
@@ -603,7 +615,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     help="torch threads in each worker (default 1; 0: torch's default, one per core)")
     ap.add_argument("--optim", default="adamw_torch", choices=["adamw_torch", "adamw_torch_fused"],
                     help="AdamW implementation of both trainers (transformers' names; default: recgym's)")
-    ap.add_argument("--mmap-threshold-kib", type=lambda v: None if v == "none" else int(v), default=None,
+    ap.add_argument("--mmap-threshold-kib", type=mmap_threshold, default=None,
                     help="glibc mmap threshold (KiB) pinned in both workers, e.g. 128 (default: glibc's adaptive one)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 timed step, 16-token completions, config 1:0")
     ap.add_argument("--json", type=Path, default=None, help="also write all per-step results here")
