@@ -226,7 +226,11 @@ def build_config(args: argparse.Namespace) -> Any:
     from recgym.models import TINY_MODEL
 
     config_class = config_class_of(args.algo)
-    data = (config_class.cpu() if args.preset == "cpu" else config_class()).to_dict()
+    from recgym.envs.registration import registered_ids
+
+    agent_env = args.env in registered_ids(agent=True) and hasattr(config_class, "cpu_agent")  # multi-turn ids
+    data = ((config_class.cpu_agent() if agent_env else config_class.cpu()) if args.preset == "cpu"
+            else config_class()).to_dict()
     if args.config:
         try:
             data.update(json.loads(Path(args.config).read_text()))
@@ -342,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--algo", choices=trainable_kinds(), default="grpo",
                     help="grpo: RL on the env's reward (Rec-R1); sft: supervised fine-tuning on pairs")
     tr.add_argument("--preset", choices=PRESETS, default="cpu",
-                    help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores) or 'paper' (the config's "
+                    help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores; GRPOConfig.cpu_agent() for -Agent- ids) or 'paper' (the config's "
                          "defaults: Rec-R1's for GRPO)")
     tr.add_argument("--config", help="JSON file of config fields (GRPOConfig / SFTConfig), applied over the preset")
     tr.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",

@@ -16,6 +16,7 @@ from recgym.agents.base import search_budget
 from recgym.agents.grpo import GRPOAgent, GRPOConfig
 from recgym.agents.grpo.multiturn import play_episodes
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig
+from recgym.agents.policy_trainer import num_examples, visit_order
 from recgym.envs import SearchAgentEnv
 from recgym.models import TINY_WORDS, tiny_policy
 from recgym.recommenders import BM25Recommender
@@ -155,6 +156,24 @@ def test_grpo_trains_on_the_shop_agent_env(tmp_path: Path):
         assert 0 <= record["no_answer_frac"] <= 1 and "loss" in record and record["completion_len"] > 0
     assert {"val/reward", "val/searches_per_episode", "val/no_answer_frac"} <= set(history[-1])
 
-    shaped = GRPOAgent(GRPOConfig(**{**settings, "raw_relative_loss_weight": 0.5}), *tiny_policy(seed=0))
-    with pytest.raises(ValueError, match="raw_relative_loss_weight"):
-        shaped.train_step(venv)
+    prefixed = GRPOAgent(GRPOConfig(**{**settings, "response_prefix": "The query:"}), *tiny_policy(seed=0))
+    with pytest.raises(ValueError, match="response_prefix"):
+        prefixed.train_step(venv)
+
+
+def test_raw_relative_reward_shapes_the_episode_return_against_answering_the_raw_query(tmp_path: Path):
+    settings = {
+        "num_generations": 2, "prompts_per_step": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 6,
+        "micro_batch_size": 4, "beta": 0.0, "eval_every": 0, "save_every": 0, "skip_zero_std_groups": False,
+        "raw_relative_loss_weight": 1.0, "output_dir": str(tmp_path / "run"),
+    }  # fmt: skip
+    venv = gym.make_vec("RecR1/Shop-BM25-Agent-v0", num_envs=4, dataset_kwargs=SHOP)
+    record = GRPOAgent(GRPOConfig(**settings), *tiny_policy(seed=0, words=WORDS)).train_step(venv)
+    # the raw query's reward, from the single-step twin, for the step's examples (each on G=2 sub-envs)
+    single = gym.make("RecR1/Shop-BM25-v0", dataset_kwargs=SHOP)
+    raw = []
+    for index in visit_order(0, 0, 2, num_examples(venv, "train")):
+        _, info = single.reset(options={"index": index, "split": "train"})
+        raw += [single.step(info["raw_action"])[1]] * 2
+    assert record["raw_reward"] == pytest.approx(sum(raw) / 4) and record["raw_reward"] > 0
+    assert record["reward_mean"] == pytest.approx(record["env_reward"] - record["raw_reward"], abs=1e-6)  # weight 1

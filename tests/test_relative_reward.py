@@ -80,3 +80,22 @@ def test_learning_curve_is_relative_to_the_raw_query_when_logged() -> None:
     assert axis == "reward minus the raw query's"
     points, _, axis = training_curve([{"step": 1, "reward_mean": 0.7}])
     assert points == [(1, 0.7)] and axis == "reward"
+
+
+def test_raw_rewards_score_each_example_once_as_the_env_does(venv) -> None:
+    from recgym.envs.relative import RawRewards, relative_reward
+    from recgym.envs.task import task_of
+
+    _, env_raw, _, _, _ = _step(venv, [""] * N, indices=(3, 0, 2, 1))  # "" under expand: the raw query
+    cache = RawRewards(task_of(venv))
+    np.testing.assert_allclose(cache("train", [3, 0, 2, 1]), env_raw)
+    searches = []
+    original = cache.task.score
+    cache.task.score = lambda actions, examples: searches.append(len(actions)) or original(actions, examples)
+    try:
+        np.testing.assert_allclose(cache("train", [1, 1, 3]), env_raw[[3, 3, 0]])  # memoised: no search
+        cache("train", [1, 7, 7, 8])  # one search for the two unseen examples
+    finally:
+        del cache.task.score
+    assert searches == [2]
+    np.testing.assert_allclose(relative_reward([0.5, 0.1, -2.0], [0.3, 0.3, 0.3], 0.25), [0.2, -0.05, -0.575])

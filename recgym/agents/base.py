@@ -193,13 +193,13 @@ def _record(index: int, action: str, reward: float, info: dict[str, Any]) -> dic
     return {"index": index, "action": action, "reward": float(reward), **keep}
 
 
-def _padded(indices: Sequence[int], width: int) -> list[int]:
+def pad_indices(indices: Sequence[int], width: int) -> list[int]:
     """``indices`` padded to ``width`` by repeating the last one (the extras' results are dropped)."""
     return list(indices) + [indices[-1]] * (width - len(indices))
 
 
 def _vector_batch(agent: Agent, venv: Any, split: str, indices: Sequence[int]) -> list[dict[str, Any]]:
-    padded = _padded(indices, venv.num_envs)
+    padded = pad_indices(indices, venv.num_envs)
     obs, infos = venv.reset(options={"indices": padded, "split": split})
     reset_infos = unbatch_infos(infos, venv.num_envs)
     actions = list(agent.act(list(obs), reset_infos))
@@ -284,6 +284,7 @@ class EpisodeBatch:
             obs, infos = venv.reset(seed=seed, options={"index": index, "split": split, "reset_mask": mask})
             self.observations.append(str(obs[j]))
             self.infos.append(unbatch_infos(infos, num)[j])
+        self._seen = list(self.observations)  # what new_text has handed out per episode
         self.turns: list[list[str]] = [[] for _ in range(num)]
         self.returns, self.searches = np.zeros(num, np.float64), np.zeros(num, np.int64)
         self.done, self.answered = np.zeros(num, bool), np.zeros(num, bool)
@@ -291,6 +292,16 @@ class EpisodeBatch:
     def running(self) -> list[int]:
         """The sub-envs whose episodes have not ended."""
         return np.flatnonzero(~self.done).tolist()
+
+    def new_text(self, j: int) -> str:
+        """What the env appended to episode ``j``'s observation since the last call (``""`` on the first: the first
+        observation is the prompt). The agent env only ever appends (it never echoes the agent's own text), so an
+        agent that keeps its context as text or token ids extends it with exactly this."""
+        observation = self.observations[j]
+        if not observation.startswith(self._seen[j]):
+            raise RuntimeError("the agent env's observation does not extend the previous one")
+        new, self._seen[j] = observation[len(self._seen[j]) :], observation
+        return new
 
     def step(self, actions: Sequence[str]) -> None:
         """One turn: ``actions`` are the running episodes' (in :meth:`running`'s order)."""
@@ -343,7 +354,7 @@ class EpisodeBatch:
 
 
 def _episode_batch(agent: Agent, venv: Any, split: str, indices: Sequence[int]) -> list[dict[str, Any]]:
-    padded = _padded(indices, venv.num_envs)
+    padded = pad_indices(indices, venv.num_envs)
     if callable(own := getattr(agent, "episode_records", None)):  # an agent that plays its episodes itself
         return list(own(venv, padded, split))[: len(indices)]
     batch = EpisodeBatch(venv, padded, split)

@@ -198,27 +198,41 @@ class HFPolicy:
         return output[:, prompt_ids.shape[1] :], prompt_ids, prompt_mask
 
     def teacher_forced(
-        self, observations: Sequence[str], completions: Sequence[str], max_completion_tokens: int | None = None
+        self,
+        observations: Sequence[str],
+        completions: Sequence[str | Sequence[tuple[str, bool]]],
+        max_completion_tokens: int | None = None,
     ) -> Rollout:
         """Given completions as a :class:`Rollout` (for supervised training): each completion's tokens, cut to
-        ``max_completion_tokens``, then the end-of-turn token, so the model also learns to stop."""
+        ``max_completion_tokens``, then the end-of-turn token, so the model also learns to stop.
+
+        A completion may also be a multi-turn transcript, ``(text, trained)`` segments in order: the policy's turns
+        (``True``) and the env's text between them (``False``: in the context, masked out of the loss). Each segment
+        is tokenized on its own, as :func:`recgym.agents.grpo.multiturn.play_episodes` builds a rollout, and each
+        policy turn is cut to ``max_completion_tokens``."""
         if len(observations) != len(completions):
             raise ValueError(f"{len(observations)} observations but {len(completions)} completions")
         prompt_ids, prompt_mask = self.encode(observations)
         eos = self.stop_ids[0]
-        rows = [
-            ids[:max_completion_tokens] + [eos]
-            for ids in self.tokenizer(list(completions), add_special_tokens=False)["input_ids"]
-        ]
+        rows: list[list[tuple[int, int]]] = []  # (token id, trained?)
+        texts = []
+        for completion in completions:
+            segments = [(completion, True)] if isinstance(completion, str) else list(completion)
+            row: list[tuple[int, int]] = []
+            for text, trained in segments:
+                ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+                row += [(i, int(trained)) for i in (ids[:max_completion_tokens] if trained else ids)]
+            rows.append(row + [(eos, 1)])
+            texts.append("".join(text for text, _ in segments))
         width = max(len(r) for r in rows)
         completion_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
         completion_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, ids in enumerate(rows):
-            completion_ids[i, : len(ids)] = torch.tensor(ids)
-            completion_mask[i, : len(ids)] = 1
+        for i, row in enumerate(rows):
+            completion_ids[i, : len(row)] = torch.tensor([t for t, _ in row])
+            completion_mask[i, : len(row)] = torch.tensor([m for _, m in row])
         device = self.model.device
         completion_ids, completion_mask = completion_ids.to(device), completion_mask.to(device)
-        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, list(completions))
+        return Rollout(prompt_ids, prompt_mask, completion_ids, completion_mask, texts)
 
     def completion_mask(self, completion_ids: torch.Tensor) -> torch.Tensor:
         """1 on tokens up to and including the first stop token; what generate() pads after it is masked out

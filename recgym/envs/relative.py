@@ -21,6 +21,33 @@ import numpy as np
 from recgym.envs.vector_env import unbatch_infos
 
 
+def relative_reward(reward: Any, raw: Any, loss_weight: float) -> np.ndarray:
+    """``d if d >= 0 else loss_weight * d`` with ``d = reward - raw``, elementwise (float64)."""
+    diff = np.asarray(reward, dtype=np.float64) - np.asarray(raw, dtype=np.float64)
+    return np.where(diff >= 0, diff, loss_weight * diff)
+
+
+class RawRewards:
+    """The raw query's single-step reward per example of a :class:`~recgym.envs.task.Task`, scored once
+    (``Task.score`` of ``Task.raw_action``, one batched search per call for the unseen examples) and memoised.
+
+    On the multi-turn agent env an answer earns exactly the single-step reward of its action and every other turn
+    0, so an episode's return minus this is its improvement over answering with the raw query at once.
+    """
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self._raw: dict[tuple[str, int], float] = {}
+
+    def __call__(self, split: str, indices: Any) -> np.ndarray:
+        indices = [int(i) for i in indices]
+        if missing := sorted({i for i in indices if (split, i) not in self._raw}):
+            examples = [self.task.examples(split)[i] for i in missing]
+            rewards, _ = self.task.score([self.task.raw_action(ex) for ex in examples], examples)
+            self._raw.update({(split, i): float(r) for i, r in zip(missing, rewards)})
+        return np.array([self._raw[(split, i)] for i in indices], dtype=np.float64)
+
+
 class RelativeToRaw(gym.vector.VectorWrapper):
     """``reward = d if d >= 0 else loss_weight * d`` with ``d = r(action) - r(raw action)`` per sub-env.
 
@@ -52,8 +79,7 @@ class RelativeToRaw(gym.vector.VectorWrapper):
         episode = self._episode
         obs, rewards, terminated, truncated, infos = self.env.step(actions)
         raw = self._raw_rewards(episode)
-        diff = np.asarray(rewards, dtype=np.float64) - raw
-        shaped = np.where(diff >= 0, diff, self.loss_weight * diff)
+        shaped = relative_reward(rewards, raw, self.loss_weight)
         infos = {**infos, "raw_reward": raw, "env_reward": np.asarray(rewards, dtype=np.float64)}
         self._episode = []
         return obs, shaped, terminated, truncated, infos

@@ -102,7 +102,9 @@ class GRPOConfig(PolicyTrainingConfig):
     the env's reward as is. Not from a paper: with ``expand``, words BM25 ignores tie the raw query while most
     sampled keywords hurt a little, and GRPO collapses onto the filler (docs/training.md's ablation); a weight
     below 1 removes that safe harbour. Logged as ``reward_mean``; ``env_reward`` and ``raw_reward`` keep the env's reward of the samples and of the
-    raw query on the same prompts (their difference is the learning curve through per-prompt difficulty)."""
+    raw query on the same prompts (their difference is the learning curve through per-prompt difficulty). On the
+    multi-turn agent env it shapes each episode's return (the answer's reward) against answering with the raw query
+    at once (:class:`recgym.envs.relative.RawRewards`)."""
 
     skip_zero_std_groups: bool = True
     """Drop groups whose G rewards are all equal before any forward/backward: their advantages are 0, so they
@@ -222,6 +224,16 @@ class GRPOConfig(PolicyTrainingConfig):
         }
         preset.update(overrides)
         return cls(**preset)
+
+    @classmethod
+    def cpu_agent(cls, **overrides: Any) -> GRPOConfig:
+        """:meth:`cpu` for the multi-turn search-agent env (``RecR1/*-Agent-v0``, reward ``expand``), which
+        ``recgym train --preset cpu`` picks for those ids: no ``response_prefix`` (a turn opens with ``<search>``
+        or ``<answer>``) and 32 new tokens per turn (a search repeats a request of up to ~25 tokens). Start it from
+        a policy that follows the tool protocol (SmolLM2-135M does not zero-shot): the format SFT on scripted PRF
+        episodes, ``recgym train --algo sft`` on the same env (docs/results.md has the row)."""
+        return cls.cpu(**{"response_prefix": "", "max_new_tokens": 32, "output_dir": "runs/grpo-cpu-agent",
+                          **overrides})
 
 
 __all__ = ["GRPOConfig"]

@@ -108,18 +108,14 @@ def play_episodes(
 
     pieces: list[list[tuple[list[int], bool]]] = [[] for _ in range(num)]  # (token ids, policy's?)
     contexts = [list(prompts[j // n]) for j in range(num)]
-    seen = list(batch.observations)  # the observation each context already holds
     cut = np.zeros(num, bool)
 
     def turn(running: list[int]) -> list[str]:
         for j in running:  # the env's text since the policy's last turn, verbatim
-            if not batch.observations[j].startswith(seen[j]):
-                raise RuntimeError("the agent env's observation does not extend the previous one")
-            if new_text := batch.observations[j][len(seen[j]) :]:
+            if new_text := batch.new_text(j):
                 env_ids = tokenizer(new_text, add_special_tokens=False)["input_ids"]
                 pieces[j].append((env_ids, False))
                 contexts[j] += env_ids
-                seen[j] = batch.observations[j]
         stop = _TurnEnd(tokenizer)
         if not any(batch.turns):  # the first turn: each prompt once, its n rows share its cache
             new = policy.sample_from_ids(prompts, n=n, sampling=sampling, stop=stop)

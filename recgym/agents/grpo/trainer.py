@@ -36,7 +36,8 @@ from recgym.agents.grpo.loss import clipped_policy_loss, group_advantages, high_
 from recgym.agents.grpo.multiturn import play_episodes
 from recgym.agents.hf_policy import Rollout, SamplingConfig
 from recgym.agents.policy_trainer import METRICS_FILE, PolicyTrainer, num_examples, visit_order
-from recgym.envs.relative import RelativeToRaw
+from recgym.envs.relative import RawRewards, RelativeToRaw, relative_reward
+from recgym.envs.task import task_of
 
 
 class GRPOAgent(PolicyTrainer):
@@ -72,6 +73,7 @@ class GRPOAgent(PolicyTrainer):
         self._guard: CollapseGuard | None = None  # made at the first step (restored from the log on resume)
         self._reward_env: tuple[gym.vector.VectorEnv, gym.vector.VectorEnv] | None = None  # (venv, its view)
         self.search_budget: int | None = None  # the agent env's max_searches: episodes are multi-turn
+        self._raw_rewards: RawRewards | None = None  # the agent env's raw-query rewards (raw_relative_loss_weight)
 
     def _act_top_p(self) -> float:
         return self.config.top_p
@@ -83,10 +85,11 @@ class GRPOAgent(PolicyTrainer):
                 f"{self.config.num_envs}"
             )
         self.search_budget = search_budget(venv)
-        if self.search_budget is not None and self.config.raw_relative_loss_weight is not None:
+        if self.search_budget is not None and self.config.response_prefix:
             raise ValueError(
-                "raw_relative_loss_weight (the cpu preset's) shapes single-step rewards; on an agent env set it to "
-                'None (recgym train --preset paper, or a --config with "raw_relative_loss_weight": null)'
+                "response_prefix (the single-step cpu preset's) would start every episode's first turn with it; on "
+                "an agent env use GRPOConfig.cpu_agent() (recgym train --preset cpu picks it for -Agent- ids) or "
+                "set response_prefix to ''"
             )
 
     def _max_policy_tokens(self) -> int:
@@ -176,8 +179,16 @@ class GRPOAgent(PolicyTrainer):
         G = self.config.num_generations
         if self.search_budget is not None:  # the agent env: whole episodes (recgym.agents.grpo.multiturn)
             played = play_episodes(self.policy, venv, indices, G, self.rollout_sampling, seed=seed)
-            rewards = played.returns.view(-1, G)
-            return _Round(played.rollout, rewards, played.infos, group_advantages(rewards)[1], played.cut)
+            returns, infos = played.returns, played.infos
+            if (weight := self.config.raw_relative_loss_weight) is not None:  # the return relative to the raw query
+                if self._raw_rewards is None or self._raw_rewards.task is not task_of(venv):
+                    self._raw_rewards = RawRewards(task_of(venv))
+                raw = self._raw_rewards("train", [i for i in indices for _ in range(G)])
+                env_returns = returns.double().numpy()
+                returns = torch.from_numpy(relative_reward(env_returns, raw, weight).astype(np.float32))
+                infos = [{**info, "env_reward": e, "raw_reward": r} for info, e, r in zip(infos, env_returns, raw)]
+            rewards = returns.view(-1, G)
+            return _Round(played.rollout, rewards, infos, group_advantages(rewards)[1], played.cut)
         venv = self._rewarding(venv)
         options = {"indices": [i for i in indices for _ in range(G)], "split": "train"}
         observations, _ = venv.reset(seed=seed, options=options)

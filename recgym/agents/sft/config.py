@@ -20,6 +20,15 @@ class SFTConfig(PolicyTrainingConfig):
     mines pairs from the env's training split (:func:`recgym.agents.sft.pairs_from_env`), which needs no
     network."""
 
+    prf_fb_docs: int = 3
+    """On a search-agent env (``RecR1/*-Agent-v0``) without ``pairs_file``, the pairs are the episodes of the
+    scripted :class:`~recgym.agents.PRFSearchAgent` (:func:`recgym.agents.sft.transcripts_from_agent`: a format
+    warm start that reads no labels): the titles its RM3 reads (at most the env's ``results_per_search``)."""
+
+    prf_fb_terms: int = 3
+    """... and the expansion words it answers with (3: short answers; on the shop's val split the single-step PRF
+    with 3 titles and 3 words beats the raw query, 10 words do not)."""
+
     target_items: int = 1
     """Mined pairs: how many of an example's most relevant items' titles make up the target query."""
 
@@ -44,6 +53,8 @@ class SFTConfig(PolicyTrainingConfig):
             **super().checks(),
             "batch_size >= 1": self.batch_size >= 1,
             "target_items >= 1": self.target_items >= 1,
+            "prf_fb_docs >= 1": self.prf_fb_docs >= 1,
+            "prf_fb_terms >= 1": self.prf_fb_terms >= 1,
             "max_target_tokens >= 1": self.max_target_tokens >= 1,
         }
 

@@ -18,10 +18,12 @@ from recgym.fileio import iter_jsonl, located_error
 
 @dataclass(frozen=True)
 class SFTPair:
-    """One supervised example: the env observation (user prompt) and the action text to imitate."""
+    """One supervised example: the env observation (user prompt) and the action text to imitate, or, on the
+    multi-turn agent env, an episode as ``(text, trained)`` segments: the agent's turns and the env's text between
+    them (context only; :func:`recgym.agents.sft.transcripts_from_agent`)."""
 
     prompt: str
-    completion: str
+    completion: str | tuple[tuple[str, bool], ...]
 
 
 def pairs_from_env(env: Any, split: str = "train", target_items: int = 1) -> list[SFTPair]:

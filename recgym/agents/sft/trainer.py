@@ -15,9 +15,12 @@ import gymnasium as gym
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from recgym.agents.base import search_budget
 from recgym.agents.policy_trainer import PolicyTrainer, visit_order
+from recgym.agents.scripted import PRFSearchAgent
 from recgym.agents.sft.config import SFTConfig
 from recgym.agents.sft.pairs import SFTPair, load_pairs_jsonl, pairs_from_env
+from recgym.agents.sft.transcripts import transcripts_from_agent
 
 
 class SFTAgent(PolicyTrainer):
@@ -27,7 +30,8 @@ class SFTAgent(PolicyTrainer):
         config: Hyper-parameters (``SFTConfig.cpu()`` for a 2-core CPU).
         model, tokenizer: The initial policy (default: ``config.model_name_or_path``).
         pairs: The training pairs. When omitted they come from ``config.pairs_file`` or, failing that, are mined
-            from the training env's labels when ``train`` starts (:func:`pairs_from_env`).
+            from the training env's labels when ``train`` starts (:func:`pairs_from_env`); on a search-agent env
+            they are the scripted PRF agent's episodes instead (:func:`transcripts_from_agent`).
 
     ``train(venv)`` uses the env only for those labels and for periodic evaluation; any number of sub-envs works.
     """
@@ -51,6 +55,9 @@ class SFTAgent(PolicyTrainer):
             cfg = self.config
             if cfg.pairs_file is not None:
                 self.pairs = load_pairs_jsonl(cfg.pairs_file, venv)
+            elif search_budget(venv) is not None:  # the agent env: a scripted agent's episodes, env text masked
+                teacher = PRFSearchAgent(venv, fb_docs=cfg.prf_fb_docs, fb_terms=cfg.prf_fb_terms)
+                self.pairs = transcripts_from_agent(teacher, venv, "train")
             else:
                 self.pairs = pairs_from_env(venv, "train", cfg.target_items)
         if not self.pairs:
