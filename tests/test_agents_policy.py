@@ -203,3 +203,25 @@ def test_response_prefix_is_prompt_not_action(policy: HFPolicy) -> None:
     assert text.endswith("<|im_start|>assistant\nThe shopper wants a")
     rollout = policy.sample(["red shoes"], sampling=SamplingConfig(max_new_tokens=3))
     assert not rollout.texts[0].startswith("The shopper wants a")
+
+
+def test_identical_contexts_are_prefilled_once_and_sample_as_if_each_were_run() -> None:
+    shared, plain = _pair()
+    a, b = (shared.tokenizer(text, add_special_tokens=False)["input_ids"] for text in shared.render(LONG_PROMPTS[:2]))
+    contexts = [a, b, a, a]  # a multi-turn group whose episodes mostly searched the same query
+    batches = []
+    hook = shared.model.register_forward_pre_hook(lambda _, args, kw: batches.append(len(kw["input_ids"])),
+                                                  with_kwargs=True)
+    sampling = SamplingConfig(max_new_tokens=6, temperature=1.0, top_p=0.9)
+    try:
+        torch.manual_seed(5)
+        cached = shared.sample_from_ids(contexts, n=2, sampling=sampling)
+    finally:
+        hook.remove()
+    # the prefill: the template prefix once, then the two distinct contexts' rest; generate then steps all 8 rows
+    assert batches[:2] == [1, 2] and set(batches[2:]) == {8}
+    torch.manual_seed(5)
+    assert cached == plain.sample_from_ids(contexts, n=2, sampling=sampling)  # no cache: every row in full
+    greedy = SamplingConfig(max_new_tokens=6)
+    alone = [shared.sample_from_ids([c], sampling=greedy)[0] for c in (a, b)]
+    assert shared.sample_from_ids(contexts, sampling=greedy) == [alone[0], alone[1], alone[0], alone[0]]

@@ -163,24 +163,37 @@ class HFPolicy:
         """``n`` continuations of each token-id context (a rendered prompt and what followed it: a multi-turn
         rollout's turns so far) from ONE ``generate`` call, laid out and cached as :meth:`sample` lays out prompts;
         row ``i`` continues context ``i // n``. Each runs up to and including its first stop token; ``stop`` (an HF
-        ``StoppingCriteria``) may end rows earlier, and the caller cuts those."""
-        completion_ids, _, _ = self._generate(*self.align(contexts), n, sampling, stop)
+        ``StoppingCriteria``) may end rows earlier, and the caller cuts those.
+
+        Identical contexts are run through the model once and their KV cache shared: in a multi-turn rollout the
+        G episodes of a group often searched the same query, so their contexts after the search are equal, and
+        prefilling ~G times fewer rows is most of a later turn's cost."""
+        distinct: dict[tuple[int, ...], int] = {}
+        of = [distinct.setdefault(tuple(c), len(distinct)) for c in contexts]
+        rows = torch.tensor(of).repeat_interleave(n)
+        completion_ids, _, _ = self._generate(*self.align(list(distinct)), 1, sampling, stop, rows=rows)
         lengths = self.completion_mask(completion_ids).sum(dim=1).tolist()
         return [row[:length] for row, length in zip(completion_ids.tolist(), lengths)]
 
     def _generate(
-        self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, n: int, sampling: SamplingConfig | None, stop=None
+        self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, n: int, sampling: SamplingConfig | None, stop=None,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(completion_ids, prompt_ids, prompt_mask)``: ``n`` completions per prompt row, the prompts repeated."""
+        """``(completion_ids, prompt_ids, prompt_mask)``: ``n`` completions per prompt row, the prompts repeated;
+        or, given ``rows``, one completion per entry, row ``i`` continuing prompt row ``rows[i]`` (``n`` must be 1)."""
         sampling = sampling or SamplingConfig()
-        # Each prompt is run through the model once (its shared prefix once for all) and its KV cache repeated to
-        # its n rows; generate() then runs only the last prompt column and the new tokens.
+        if rows is None:  # rows are grouped by prompt (what num_return_sequences does; greedy decoding accepts it)
+            rows = torch.arange(len(prompt_ids)).repeat_interleave(n)
+        elif n != 1:
+            raise ValueError("pass n or rows, not both")
+        # Each prompt is run through the model once (its shared prefix once for all) and its KV cache copied to
+        # its rows; generate() then runs only the last prompt column and the new tokens.
         extra: dict[str, Any] = {} if stop is None else {"stopping_criteria": [stop]}
         if self.share_prefix and prompt_ids.shape[1] > 1:
-            extra[_cache_keyword(self.model)] = prompt_cache(self.model, prompt_ids, prompt_mask, n)
-        # Rows are grouped by prompt (what num_return_sequences does, but greedy decoding accepts it too).
-        prompt_ids = prompt_ids.repeat_interleave(n, dim=0)
-        prompt_mask = prompt_mask.repeat_interleave(n, dim=0)
+            cache = prompt_cache(self.model, prompt_ids, prompt_mask, 1)
+            cache.batch_select_indices(rows.to(prompt_ids.device))
+            extra[_cache_keyword(self.model)] = cache
+        prompt_ids, prompt_mask = prompt_ids[rows], prompt_mask[rows]
         options: dict[str, Any] = {"do_sample": False}
         if not sampling.greedy:
             # top_k=0 disables HF's default top-k of 50 so only top_p truncates, as in vLLM/verl rollouts.
