@@ -9,6 +9,10 @@ Peers (``HFPolicy(share_prefix=True)`` vs ``False``) run interleaved, best of ``
 - ``update``: log-probs of those completions plus ``backward``, one micro-batch per group (GRPO's layout). Cached:
   each group's prompt runs once and its KV cache (inside the autograd graph) serves the G rows; uncached: every row
   runs prompt + completion.
+- ``turn``: the second turn of P x G multi-turn episodes on RecR1/Shop-BM25-Agent-v0 whose G episodes per example
+  all searched the raw query (the scripted PRF agent's first turn; a format-SFT policy's habit), so each group's
+  contexts (prompt, search, titles) are identical. Cached: each distinct context prefills once and its cache is
+  shared by its rows (``HFPolicy.sample_from_ids``); uncached: all P x G rows prefill in full.
 Checks that both paths give the same sampled tokens (same seed) and the same log-probs. Prints seconds and the
 ratio cached / uncached (below 1 is faster). ``--model tiny``: a random test model, for smoke runs.
 """
@@ -27,6 +31,8 @@ from bench_timing import best_times  # noqa: E402
 
 import recgym  # noqa: E402,F401
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig  # noqa: E402
+from recgym.agents.scripted import PRFSearchAgent  # noqa: E402
+from recgym.agents.sft import transcripts_from_agent  # noqa: E402
 from recgym.models import load_default_policy, tiny_policy  # noqa: E402
 
 
@@ -66,9 +72,16 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             parts.append(logp.detach())
         return torch.cat(parts)
 
+    contexts = second_turn_contexts(tokenizer, policies["cached"], args.prompts, args.group)
+
+    def turn(policy: HFPolicy) -> list[list[int]]:
+        torch.manual_seed(0)
+        return policy.sample_from_ids(contexts, sampling=sampling)
+
+    same_tokens &= turn(policies["cached"]) == turn(policies["uncached"])
     max_diff = float((update(policies["cached"]) - update(policies["uncached"])).abs().max())
     results: dict[str, dict[str, float]] = {}
-    for phase, fn in (("sample", sample), ("update", update)):
+    for phase, fn in (("sample", sample), ("update", update), ("turn", turn)):
         times = best_times({name: (lambda p=p: fn(p)) for name, p in policies.items()}, args.repeats, warm=False)
         results[phase] = {**times, "ratio": times["cached"] / times["uncached"]}
     prompt_tokens = int(rollout.prompt_mask[0].sum())
@@ -79,6 +92,21 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         print(f"{phase:<8} {r['cached']:>9.2f} {r['uncached']:>11.2f} {r['ratio']:>18.2f}")
     results["check"] = {"same_tokens": float(same_tokens), "max_logp_diff": max_diff}
     return results
+
+
+def second_turn_contexts(tokenizer, policy: HFPolicy, prompts: int, group: int) -> list[list[int]]:
+    """Token ids of P agent-env episodes after the PRF agent's search turn, each repeated G times, laid out as the
+    multi-turn rollout builds them (rendered prompt, then each later segment tokenized on its own)."""
+    venv = gym.make_vec("RecR1/Shop-BM25-Agent-v0", num_envs=prompts, reward="expand")
+    agent = PRFSearchAgent(venv, fb_docs=3, fb_terms=3)
+    pairs = transcripts_from_agent(agent, venv, "train", max_examples=prompts)
+    out = []
+    for pair in pairs:
+        ids = tokenizer(policy.render([pair.prompt])[0], add_special_tokens=False)["input_ids"]
+        for text, _ in pair.completion[:2]:  # the search turn and the titles the env sent back
+            ids = ids + tokenizer(text, add_special_tokens=False)["input_ids"]
+        out += [ids] * group
+    return out
 
 
 if __name__ == "__main__":

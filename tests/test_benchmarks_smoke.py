@@ -54,7 +54,7 @@ def test_prefix_cache_benchmark_runs_small(capsys):
     spec.loader.exec_module(module)
     results = module.main(["--model", "tiny", "--prompts", "2", "--group", "3", "--new-tokens", "3", "--repeats", "1"])
     assert results["check"]["same_tokens"] == 1.0 and results["check"]["max_logp_diff"] < 1e-4
-    assert all(results[p]["cached"] > 0 and results[p]["uncached"] > 0 for p in ("sample", "update"))
+    assert all(results[p]["cached"] > 0 and results[p]["uncached"] > 0 for p in ("sample", "update", "turn"))
     assert "cached / uncached" in capsys.readouterr().out
 
 
