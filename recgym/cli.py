@@ -346,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--algo", choices=trainable_kinds(), default="grpo",
                     help="grpo: RL on the env's reward (Rec-R1); sft: supervised fine-tuning on pairs")
     tr.add_argument("--preset", choices=PRESETS, default="cpu",
-                    help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores; GRPOConfig.cpu_agent() for -Agent- ids) or 'paper' (the config's "
+                    help="starting config: 'cpu' (Config.cpu(), minutes on 2 cores; GRPOConfig.cpu_agent() for -Agent- "
+                         "ids) or 'paper' (the config's "
                          "defaults: Rec-R1's for GRPO)")
     tr.add_argument("--config", help="JSON file of config fields (GRPOConfig / SFTConfig), applied over the preset")
     tr.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",

@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import GenerationConfig
 
-from recgym.agents import hf_policy
+from recgym.agents import hf_policy, kv_cache
 from recgym.agents.hf_policy import HFPolicy, SamplingConfig, chunked_logprobs
 from recgym.agents.prompting import PromptingAgent
 from recgym.models import tiny_policy
@@ -96,7 +96,8 @@ def test_logits_to_keep_path_equals_the_slicing_path(policy: HFPolicy, monkeypat
     torch.manual_seed(0)
     rollout = policy.sample(PROMPTS, n=2, sampling=SamplingConfig(max_new_tokens=4, temperature=1.0))
     kept, kept_entropy = policy.token_logprobs(rollout, with_entropy=True)
-    monkeypatch.setattr(hf_policy, "_accepts_logits_to_keep", lambda model: False)
+    for module in (hf_policy, kv_cache):
+        monkeypatch.setattr(module, "accepts_logits_to_keep", lambda model: False)
     sliced, sliced_entropy = policy.token_logprobs(rollout, with_entropy=True)
     torch.testing.assert_close(kept, sliced)
     torch.testing.assert_close(kept_entropy, sliced_entropy)
@@ -141,14 +142,14 @@ LONG_PROMPTS = [TEMPLATE + "red shoes", TEMPLATE + "a blue waterproof jacket for
 
 
 def test_shared_prefix_length_and_prefix_aligned_layout() -> None:
-    assert hf_policy.shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert kv_cache.shared_prefix_length([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
     # every row keeps at least one token of its own, even when one row is a prefix of another or all are equal
-    assert hf_policy.shared_prefix_length([[7, 8, 9], [7, 8, 9]]) == 2
-    ids, mask = hf_policy.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=2, pad_id=0)
+    assert kv_cache.shared_prefix_length([[7, 8, 9], [7, 8, 9]]) == 2
+    ids, mask = kv_cache.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=2, pad_id=0)
     assert ids.tolist() == [[1, 2, 3, 4], [1, 2, 0, 5]] and mask.tolist() == [[1, 1, 1, 1], [1, 1, 0, 1]]
-    ids, mask = hf_policy.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=0, pad_id=0)
+    ids, mask = kv_cache.prefix_aligned([[1, 2, 3, 4], [1, 2, 5]], shared=0, pad_id=0)
     assert ids.tolist() == [[1, 2, 3, 4], [0, 1, 2, 5]]  # plain left padding
-    assert hf_policy.shared_columns(ids, mask) == 0
+    assert kv_cache.shared_columns(ids, mask) == 0
 
 
 def _pair() -> tuple[HFPolicy, HFPolicy]:
@@ -159,8 +160,8 @@ def _pair() -> tuple[HFPolicy, HFPolicy]:
 def test_prompts_are_prefix_aligned_when_they_share_a_template() -> None:
     shared, plain = _pair()
     ids, mask = shared.encode(LONG_PROMPTS)
-    common = hf_policy.shared_columns(ids, mask)
-    assert common >= hf_policy.MIN_SHARED_PREFIX
+    common = kv_cache.shared_columns(ids, mask)
+    assert common >= kv_cache.MIN_SHARED_PREFIX
     assert mask[:, :common].all()  # the template is one block of columns, the padding comes after it
     plain_ids, plain_mask = plain.encode(LONG_PROMPTS)
     for row in range(len(LONG_PROMPTS)):  # same tokens per row, only placed differently
@@ -185,7 +186,7 @@ def test_cached_logprobs_and_gradients_equal_the_full_forward() -> None:
     shared, plain = _pair()
     torch.manual_seed(0)
     rollout = shared.sample(LONG_PROMPTS, n=3, sampling=SamplingConfig(max_new_tokens=5, temperature=1.0))
-    assert hf_policy.shared_columns(rollout.prompt_ids, rollout.prompt_mask) >= hf_policy.MIN_SHARED_PREFIX
+    assert kv_cache.shared_columns(rollout.prompt_ids, rollout.prompt_mask) >= kv_cache.MIN_SHARED_PREFIX
     grads = []
     for policy in (shared, plain):
         policy.model.zero_grad()
