@@ -4,7 +4,7 @@
     python benchmarks/grpo_memory.py --model tiny --steps 1                # smoke run
 
 benchmarks/grpo_step.py reports each trainer's peak RSS (the kernel's high-water mark) as one number. This script
-runs the same recgym configuration (``grpo_step.recgym_config``: SmolLM2-135M-Instruct, fp32, full fine-tuning,
+runs the same recgym configuration (``grpo_step_workers.recgym_config``: SmolLM2-135M-Instruct, fp32, full fine-tuning,
 G=8 completions of at most 64 tokens, no reply prefix, ``skip_zero_std_groups`` off) and samples the process's RSS
 every ``--interval`` seconds in a thread, labelled by the phase the step is in: ``generate`` (sampling the group),
 ``env`` (reset + step), ``backward``, ``optimizer`` (AdamW), or ``other`` (log-prob forwards, the loss, glue). It
@@ -22,7 +22,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from grpo_step import Settings, make_venv, mmap_threshold, recgym_config  # sibling module: scripts run from benchmarks/
+from grpo_step import mmap_threshold  # sibling modules: scripts run from benchmarks/
+from grpo_step_workers import Settings, make_venv, recgym_config
 
 GIB = 2**30
 
