@@ -69,14 +69,16 @@ def test_sft_on_an_agent_env_learns_the_prf_episodes(tmp_path: Path) -> None:
     assert agent.nll(expected[:4]) < before - 0.5 and history[-1]["loss"] < history[0]["loss"]
 
 
-@pytest.mark.parametrize(("env_id", "prefix", "tokens"), [
-    (AGENT_ID, "", 32),
-    ("RecR1/Shop-BM25-v0", "The shopper is looking for a", 5),
+@pytest.mark.parametrize(("env_id", "prefix", "tokens", "weight", "prompts"), [
+    (AGENT_ID, "", 32, None, 4),
+    ("RecR1/Shop-BM25-v0", "The shopper is looking for a", 5, 0.0, 8),
 ])
-def test_cpu_preset_picks_the_agent_variant_for_agent_ids(env_id: str, prefix: str, tokens: int) -> None:
+def test_cpu_preset_picks_the_agent_variant_for_agent_ids(env_id: str, prefix: str, tokens: int,
+                                                          weight: float | None, prompts: int) -> None:
     config = build_config(build_parser().parse_args(["train", "--env", env_id]))
     assert isinstance(config, GRPOConfig)
     assert (config.response_prefix, config.max_new_tokens) == (prefix, tokens)
-    assert config.raw_relative_loss_weight == 0.0 and config.learning_rate == 2e-5
+    assert (config.raw_relative_loss_weight, config.prompts_per_step) == (weight, prompts)
+    assert config.learning_rate == 2e-5
     sft = build_config(build_parser().parse_args(["train", "--algo", "sft", "--env", env_id]))
     assert isinstance(sft, SFTConfig) and sft.num_steps == SFTConfig.cpu().num_steps

@@ -228,12 +228,19 @@ class GRPOConfig(PolicyTrainingConfig):
     @classmethod
     def cpu_agent(cls, **overrides: Any) -> GRPOConfig:
         """:meth:`cpu` for the multi-turn search-agent env (``RecR1/*-Agent-v0``, reward ``expand``), which
-        ``recgym train --preset cpu`` picks for those ids: no ``response_prefix`` (a turn opens with ``<search>``
-        or ``<answer>``) and 32 new tokens per turn (a search repeats a request of up to ~25 tokens). Start it from
-        a policy that follows the tool protocol (SmolLM2-135M does not zero-shot): the format SFT on scripted PRF
-        episodes, ``recgym train --algo sft`` on the same env (docs/results.md has the row)."""
-        return cls.cpu(**{"response_prefix": "", "max_new_tokens": 32, "output_dir": "runs/grpo-cpu-agent",
-                          **overrides})
+        ``recgym train --preset cpu`` picks for those ids:
+
+        - no ``response_prefix`` (a turn opens with ``<search>`` or ``<answer>``) and 32 new tokens per turn (a
+          search repeats a request of up to ~25 tokens);
+        - the env's reward as is (``raw_relative_loss_weight=None``): with drops unpenalised (the single-step
+          recipe's 0) the objective ``E[max(0, r - r_raw)]`` pays for variance, and a run learned to paste whole
+          product titles as answers (cut at ``max_new_tokens``: no answer), falling below the raw query by step
+          30 (docs/results.md);
+        - 4 prompts x G=8 per step: a multi-turn step is ~4x a single-step one on CPU (~50-60 s).
+        Start it from a policy that follows the tool protocol (SmolLM2-135M does not zero-shot): the format SFT
+        on scripted PRF episodes, ``recgym train --algo sft`` on the same env."""
+        return cls.cpu(**{"response_prefix": "", "max_new_tokens": 32, "raw_relative_loss_weight": None,
+                          "prompts_per_step": 4, "output_dir": "runs/grpo-cpu-agent", **overrides})
 
 
 __all__ = ["GRPOConfig"]
