@@ -190,9 +190,7 @@ class HFPolicy:
         # its rows; generate() then runs only the last prompt column and the new tokens.
         extra: dict[str, Any] = {} if stop is None else {"stopping_criteria": [stop]}
         if self.share_prefix and prompt_ids.shape[1] > 1:
-            cache = prompt_cache(self.model, prompt_ids, prompt_mask, 1)
-            cache.batch_select_indices(rows.to(prompt_ids.device))
-            extra[cache_keyword(self.model)] = cache
+            extra[cache_keyword(self.model)] = prompt_cache(self.model, prompt_ids, prompt_mask, rows)
         prompt_ids, prompt_mask = prompt_ids[rows], prompt_mask[rows]
         options: dict[str, Any] = {"do_sample": False}
         if not sampling.greedy:

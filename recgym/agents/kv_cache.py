@@ -53,9 +53,12 @@ def shared_columns(ids: torch.Tensor, mask: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def prompt_cache(model: torch.nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, n: int) -> Any:
-    """The KV cache of every prompt column but the last, for ``B`` prompt rows repeated ``n`` times each (row
-    ``i`` of the result is prompt ``i // n``): the shared prefix runs once, each prompt's own suffix once."""
+def prompt_cache(
+    model: torch.nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, rows: torch.Tensor
+) -> Any:
+    """The KV cache of every prompt column but the last, for the rows ``rows`` (row ``i`` of the result is prompt
+    ``rows[i]``; a prompt may serve several rows, or none): the shared prefix runs once, each prompt's own suffix
+    once."""
     num_prompts, width = prompt_ids.shape
     shared = min(shared_columns(prompt_ids, prompt_mask), width - 1)
     if shared < MIN_SHARED_PREFIX and shared < width - 1:
@@ -73,7 +76,7 @@ def prompt_cache(model: torch.nn.Module, prompt_ids: torch.Tensor, prompt_mask: 
             use_cache=True,
             **inputs,
         ).past_key_values
-    cache.batch_repeat_interleave(n)
+    cache.batch_select_indices(rows.to(prompt_ids.device))
     return cache
 
 

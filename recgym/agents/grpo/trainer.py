@@ -181,8 +181,9 @@ class GRPOAgent(PolicyTrainer):
             played = play_episodes(self.policy, venv, indices, G, self.rollout_sampling, seed=seed)
             returns, infos = played.returns, played.infos
             if (weight := self.config.raw_relative_loss_weight) is not None:  # the return relative to the raw query
-                if self._raw_rewards is None or self._raw_rewards.task is not task_of(venv):
-                    self._raw_rewards = RawRewards(task_of(venv))
+                task = task_of(venv)
+                if self._raw_rewards is None or self._raw_rewards.task is not task:
+                    self._raw_rewards = RawRewards(task)
                 raw = self._raw_rewards("train", [i for i in indices for _ in range(G)])
                 env_returns = returns.double().numpy()
                 returns = torch.from_numpy(relative_reward(env_returns, raw, weight).astype(np.float32))
