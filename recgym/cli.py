@@ -223,11 +223,10 @@ def _convert(text: str, annotation: Any) -> Any:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Preset, then ``--config`` file, then ``--set``, then the dedicated flags: later sources win."""
+    from recgym.envs.registration import registered_ids
     from recgym.models import TINY_MODEL
 
     config_class = config_class_of(args.algo)
-    from recgym.envs.registration import registered_ids
-
     agent_env = args.env in registered_ids(agent=True) and hasattr(config_class, "cpu_agent")  # multi-turn ids
     data = ((config_class.cpu_agent() if agent_env else config_class.cpu()) if args.preset == "cpu"
             else config_class()).to_dict()
